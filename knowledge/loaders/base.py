@@ -1,0 +1,231 @@
+"""What every loader shares: decoding text, front matter, field names, and building a record from fields."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from knowledge.dates import DateError, to_datetime
+from knowledge.models import AUDIENCES, KINDS, Record
+
+
+class LoaderError(ValueError):
+    """A source that cannot be read; the message is one line a staff member can act on."""
+
+
+@dataclass
+class LoadContext:
+    """What a loader needs to know beyond the file itself."""
+
+    tz: ZoneInfo
+    now: datetime
+    recurrence_past_days: int = 90
+    recurrence_future_days: int = 365
+
+
+@dataclass
+class Loaded:
+    """The records read from one source, and the parts of it that could not be read (e.g. one bad row)."""
+
+    records: list[Record]
+    problems: list[str] = field(default_factory=list)
+
+
+def read_bytes(path: Path) -> bytes:
+    data = path.read_bytes()
+    if not data.strip():
+        raise LoaderError("empty file")
+    return data
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM) or BOM-marked UTF-16; anything else is refused, never guessed."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    if b"\x00" in data[:8192]:
+        raise LoaderError("binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LoaderError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02X} at offset {exc.start}): save it as UTF-8"
+        ) from None
+
+
+def read_text(path: Path) -> str:
+    return decode_text(read_bytes(path))
+
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+
+
+def split_front_matter(text: str) -> tuple[dict[str, object], str]:
+    """Split YAML front matter (between `---` lines at the top) from the body."""
+    match = _FRONT_MATTER.match(text.lstrip("\ufeff"))
+    if not match:
+        return {}, text
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        reason = str(exc).splitlines()[0]
+        raise LoaderError(f"invalid YAML front matter: {reason}") from None
+    if not isinstance(meta, dict):
+        raise LoaderError("front matter is not a mapping of `key: value` lines")
+    return {normalise_key(str(k)): v for k, v in meta.items()}, text[match.end() :]
+
+
+def normalise_key(key: str) -> str:
+    """'Date limite ' -> 'date_limite', 'Éligibilité' -> 'eligibilite'."""
+    plain = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", plain.lower()).strip("_")
+
+
+# Canonical field -> the column names staff write for it (normalised), French and English.
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "title": ("title", "titre", "name", "nom", "intitule", "subject", "objet"),
+    "url": ("url", "link", "lien", "website", "site", "page"),
+    "kind": ("kind", "type", "categorie_de_fiche"),
+    "language": ("language", "langue", "lang", "locale"),
+    "audience": ("audience", "visibility", "visibilite", "diffusion"),
+    "reference": ("reference", "ref", "id", "identifier", "identifiant", "code", "call_id"),
+    "funder": ("funder", "financeur", "funding_body", "organisme", "programme", "program"),
+    "opens": ("opens", "opening", "opening_date", "open_date", "ouverture", "date_ouverture", "date_d_ouverture"),
+    "deadline": (
+        "deadline", "closes", "closing", "closing_date", "close_date", "date_limite", "cloture",
+        "date_de_cloture", "date_cloture", "echeance",
+    ),
+    "budget": ("budget", "amount", "montant", "funding", "enveloppe", "financement"),
+    "eligibility": ("eligibility", "eligibilite", "who_can_apply", "beneficiaires", "eligible", "pour_qui"),
+    "start": ("start", "starts", "start_date", "begin", "debut", "date_debut", "date_de_debut", "date", "when", "quand"),
+    "end": ("end", "ends", "end_date", "fin", "date_fin", "date_de_fin"),
+    "location": ("location", "lieu", "venue", "place", "adresse", "address", "where", "ou"),
+    "registration_url": ("registration_url", "registration", "register", "inscription", "lien_inscription", "signup"),
+    "description": ("description", "summary", "resume", "details", "detail", "text", "body", "contenu", "content"),
+}
+_ALIAS_TO_FIELD = {alias: name for name, aliases in FIELD_ALIASES.items() for alias in aliases}
+DATE_FIELDS = ("opens", "deadline", "start", "end")
+_END_OF_DAY = {"deadline", "end"}
+
+_AUDIENCE_ALIASES = {"members": "member", "adherent": "member", "adherents": "member", "membres": "member",
+                     "internal": "staff", "interne": "staff", "equipe": "staff", "all": "public", "tous": "public"}
+_KIND_ALIASES = {"call": "funding_call", "funding": "funding_call", "appel": "funding_call",
+                 "appel_a_projets": "funding_call", "aap": "funding_call", "evenement": "event", "doc": "document"}
+
+_LABELS = {
+    "en": {"reference": "Reference", "funder": "Funder", "opens": "Opens", "deadline": "Deadline",
+           "budget": "Budget", "eligibility": "Eligibility", "start": "Starts", "end": "Ends",
+           "location": "Location", "registration_url": "Registration"},
+    "fr": {"reference": "Référence", "funder": "Financeur", "opens": "Ouverture", "deadline": "Date limite",
+           "budget": "Budget", "eligibility": "Éligibilité", "start": "Début", "end": "Fin",
+           "location": "Lieu", "registration_url": "Inscription"},
+}
+
+
+def canonical_fields(raw: dict[str, object]) -> tuple[dict[str, object], dict[str, object]]:
+    """Map staff column names onto our fields; return (known fields, other columns)."""
+    known: dict[str, object] = {}
+    other: dict[str, object] = {}
+    for key, value in raw.items():
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        name = _ALIAS_TO_FIELD.get(normalise_key(str(key)))
+        if name and name not in known:
+            known[name] = value
+        else:
+            other[str(key)] = value
+    return known, other
+
+
+def format_moment(moment: datetime) -> str:
+    """'2026-03-15' for a whole-day value, '2026-03-15 14:00 (UTC+01:00)' otherwise."""
+    if (moment.hour, moment.minute, moment.second) in {(0, 0, 0), (23, 59, 59)}:
+        return moment.date().isoformat()
+    offset = moment.strftime("%z")
+    return f"{moment:%Y-%m-%d %H:%M} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def build_record(
+    fields: dict[str, object],
+    body: str,
+    *,
+    default_title: str,
+    ctx: LoadContext,
+    extra: dict[str, object] | None = None,
+    default_kind: str = "document",
+) -> Record:
+    """Build a record from canonical fields (front matter or a table row) and a body.
+
+    Calls and events get a facts line (deadline, funder, dates, place...) at the top of their text,
+    so the passage a member sees carries them.
+    """
+    from knowledge.language import detect_language  # local: keeps loaders importable without extras
+
+    title = str(fields.get("title") or default_title).strip()
+    if not title:
+        raise LoaderError("no title")
+    kind = _choice(fields.get("kind"), KINDS, _KIND_ALIASES, "kind")
+    if kind is None:
+        if "deadline" in fields or "funder" in fields:
+            kind = "funding_call"
+        elif "start" in fields:
+            kind = "event"
+        else:
+            kind = default_kind
+    audience = _choice(fields.get("audience"), AUDIENCES, _AUDIENCE_ALIASES, "audience") or "public"
+
+    dates: dict[str, datetime] = {}
+    for name in DATE_FIELDS:
+        if name in fields:
+            try:
+                dates[name] = to_datetime(fields[name], ctx.tz, end_of_day=name in _END_OF_DAY)
+            except DateError as exc:
+                raise LoaderError(f"{name}: {exc}") from None
+
+    language = str(fields["language"]).strip().lower()[:2] if fields.get("language") else None
+    description = str(fields.get("description") or "").strip()
+    text_body = "\n\n".join(part for part in (body.strip(), description) if part)
+    if language is None:
+        language = detect_language(f"{title}\n{text_body}")
+    labels = _LABELS.get(language, _LABELS["en"])
+
+    facts: list[str] = []
+    plain: dict[str, str] = {}
+    for name in ("reference", "funder", "opens", "deadline", "start", "end", "budget", "eligibility",
+                 "location", "registration_url"):
+        if name in dates:
+            value = format_moment(dates[name])
+        elif name in fields:
+            value = str(fields[name]).strip()
+        else:
+            continue
+        plain[name] = value
+        facts.append(f"{labels[name]}: {value}")
+    for key, value in (extra or {}).items():
+        facts.append(f"{key}: {value}")
+
+    text = "\n".join(facts)
+    if text_body:
+        text = f"{text}\n\n{text_body}" if text else text_body
+    if not text.strip():
+        text = title
+    url = str(fields["url"]).strip() if fields.get("url") else None
+    return Record(
+        title=title, text=text, kind=kind, url=url, language=language, audience=audience,
+        dates=dates, fields=plain, whole=kind in {"funding_call", "event"},
+    )
+
+
+def _choice(value: object, allowed: tuple[str, ...], aliases: dict[str, str], what: str) -> str | None:
+    if value is None or str(value).strip() == "":
+        return None
+    key = normalise_key(str(value))
+    key = aliases.get(key, key)
+    if key not in allowed:
+        raise LoaderError(f"{what} {value!r} is not one of {', '.join(allowed)}")
+    return key

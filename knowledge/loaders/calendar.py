@@ -1,0 +1,138 @@
+"""iCalendar (.ics) and jCal (.jcal) feeds: each VEVENT, and each occurrence of a recurring one, is an event."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from knowledge.loaders.base import LoadContext, Loaded, LoaderError, build_record, read_text
+
+logger = logging.getLogger(__name__)
+
+MAX_OCCURRENCES = 60  # per recurring event: a weekly meetup over a year, not an endless list
+
+
+def _parse(path: Path) -> list:
+    import icalendar
+
+    text = read_text(path)
+    try:
+        if path.suffix.lower() == ".jcal":
+            parsed = icalendar.Calendar.from_jcal(text)
+            return parsed if isinstance(parsed, list) else [parsed]
+        return list(icalendar.Calendar.from_ical(text, multiple=True))
+    except Exception as exc:  # icalendar raises ValueError, KeyError, IndexError... on broken input
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise LoaderError(f"malformed calendar: {reason}") from None
+
+
+def _moment(value: object, ctx: LoadContext, end: bool = False) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=ctx.tz)
+    if isinstance(value, date):
+        # All-day: DTEND is exclusive, so the last day is the one before.
+        day = value - timedelta(days=1) if end else value
+        return datetime(day.year, day.month, day.day, 23 if end else 0, 59 if end else 0, 59 if end else 0,
+                        tzinfo=ctx.tz)
+    raise LoaderError(f"not a date: {value!r}")
+
+
+def _text(component, name: str) -> str:
+    value = component.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return str(value).strip()
+
+
+def _event_record(event, ctx: LoadContext, calendar_name: str):
+    start_prop = event.get("DTSTART")
+    if start_prop is None:
+        raise LoaderError("event without DTSTART")
+    start_value = start_prop.dt
+    end_prop = event.get("DTEND")
+    if end_prop is not None:
+        end_value = end_prop.dt
+    elif event.get("DURATION") is not None:
+        end_value = start_value + event.get("DURATION").dt
+    elif isinstance(start_value, datetime):
+        end_value = start_value
+    else:
+        end_value = start_value + timedelta(days=1)
+    start = _moment(start_value, ctx)
+    end = _moment(end_value, ctx, end=True) if not isinstance(end_value, datetime) else _moment(end_value, ctx)
+    fields: dict[str, object] = {
+        "title": _text(event, "SUMMARY") or "(untitled event)",
+        "kind": "event",
+        "start": start,
+        "end": max(end, start),
+    }
+    if _text(event, "LOCATION"):
+        fields["location"] = _text(event, "LOCATION")
+    if _text(event, "URL"):
+        fields["url"] = _text(event, "URL")
+    audience = _text(event, "X-CLUSTER-AUDIENCE") or _text(event, "CLASS").lower()
+    if audience in {"public", "member", "staff"}:
+        fields["audience"] = audience
+    elif audience in {"private", "confidential"}:
+        fields["audience"] = "staff"  # a private event is never shown to members
+    if _text(event, "X-CLUSTER-LANGUAGE"):
+        fields["language"] = _text(event, "X-CLUSTER-LANGUAGE")
+    extra = {}
+    if calendar_name:
+        extra["Calendar"] = calendar_name
+    return build_record(fields, _text(event, "DESCRIPTION"), default_title="", ctx=ctx, extra=extra,
+                        default_kind="event")
+
+
+def load_calendar(path: Path, ctx: LoadContext) -> Loaded:
+    """Read every event; expand recurring ones over the configured window around `ctx.now`."""
+    import recurring_ical_events
+
+    calendars = _parse(path)
+    records = []
+    problems: list[str] = []
+    window_start = ctx.now - timedelta(days=ctx.recurrence_past_days)
+    window_end = ctx.now + timedelta(days=ctx.recurrence_future_days)
+    for calendar in calendars:
+        name = _text(calendar, "X-WR-CALNAME") or _text(calendar, "NAME")
+        events = list(calendar.walk("VEVENT"))
+        recurring_uids = {
+            _text(e, "UID") for e in events if e.get("RRULE") is not None or e.get("RDATE") is not None
+        }
+        for event in events:
+            uid = _text(event, "UID")
+            if uid in recurring_uids and uid:
+                continue  # expanded below, overrides (RECURRENCE-ID) included
+            try:
+                records.append(_event_record(event, ctx, name))
+            except LoaderError as exc:
+                problems.append(f"event {_text(event, 'SUMMARY') or uid or '?'}: {exc}")
+            except Exception as exc:  # a property icalendar could not decode
+                problems.append(f"event {_text(event, 'SUMMARY') or uid or '?'}: unreadable ({type(exc).__name__})")
+        if not recurring_uids:
+            continue
+        try:
+            occurrences = recurring_ical_events.of(calendar).between(window_start, window_end)
+        except Exception as exc:
+            problems.append(f"recurring events could not be expanded: {str(exc).splitlines()[0][:200]}")
+            continue
+        per_uid: dict[str, int] = {}
+        for occurrence in occurrences:
+            uid = _text(occurrence, "UID")
+            if uid not in recurring_uids:
+                continue
+            per_uid[uid] = per_uid.get(uid, 0) + 1
+            if per_uid[uid] > MAX_OCCURRENCES:
+                continue
+            try:
+                records.append(_event_record(occurrence, ctx, name))
+            except Exception as exc:
+                problems.append(f"event {_text(occurrence, 'SUMMARY') or uid}: {exc}")
+    if not records and problems:
+        raise LoaderError(problems[0])
+    if not records:
+        logger.warning("calendar has no events path=%s", path)
+    return Loaded(records, problems)

@@ -1,0 +1,248 @@
+"""Ingestion: find sources, skip unchanged ones, load, chunk, embed (reusing what is stored), write, prune."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from knowledge.chunking import chunk_records
+from knowledge.embedding import Embedder
+from knowledge.loaders import LoadContext, LoaderError, is_supported, load
+from knowledge.models import Chunk, Failure, IngestReport, Source
+from knowledge.settings import KnowledgeSettings
+from knowledge.store import KnowledgeStore, SourceState
+
+logger = logging.getLogger(__name__)
+
+PIPELINE_VERSION = "1"  # bump when loaders or chunking change what a file turns into
+_GROUP_TEXTS = 256  # embed this many new texts, then write their sources: progress survives a crash
+
+
+class UsageError(ValueError):
+    """The command was given something it cannot work with (e.g. a path that does not exist)."""
+
+
+@dataclass
+class _Pending:
+    source: Source
+    chunks: list[Chunk]
+    problems: list[str]
+    is_new: bool
+    vectors: dict[str, list[float]] = field(default_factory=dict)  # content hash -> embedding
+
+
+ProgressCallback = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def find_sources(roots: Sequence[Path]) -> tuple[list[Source], list[Source], set[str]]:
+    """Supported and unsupported files under the roots, and the folder roots whose sources can be pruned."""
+    found: dict[str, Source] = {}
+    unsupported: list[Source] = []
+    prunable: set[str] = set()
+    for given in roots:
+        if not given.exists():
+            raise UsageError(f"no such file or folder: {given}")
+        root = given.resolve()
+        if root.is_file():
+            candidates: Iterable[Path] = [root]
+            base = root.parent
+        else:
+            prunable.add(str(root))
+            base = root
+            candidates = sorted(
+                p for p in root.rglob("*")
+                if p.is_file() and not any(part.startswith((".", "~$")) for part in p.relative_to(root).parts)
+            )
+        for path in candidates:
+            source = Source(path=path, root=base, relpath=path.relative_to(base).as_posix())
+            if is_supported(path):
+                found.setdefault(source.source_id, source)
+            else:
+                unsupported.append(source)
+    return list(found.values()), unsupported, prunable
+
+
+class Ingestor:
+    """Brings the index in line with the sources on disk.
+
+    >>> report = Ingestor(settings, store, embedder).run([Path("knowledge/sample")])  # doctest: +SKIP
+    >>> report.ok
+    True
+    """
+
+    def __init__(
+        self,
+        settings: KnowledgeSettings,
+        store: KnowledgeStore,
+        embedder: Embedder,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._embedder = embedder
+        self._tz = ZoneInfo(settings.timezone)
+        self._now = now or (lambda: datetime.now(self._tz))
+
+    def _signature(self, source: Source, now: datetime) -> str:
+        parts = [PIPELINE_VERSION, self._embedder.name, str(self._settings.chunk_chars), self._settings.timezone,
+                 self._settings.base_url or ""]
+        if source.path.suffix.lower() in {".ics", ".ical", ".jcal"}:
+            # Recurring events are expanded around today: re-expand weekly even when the file is unchanged.
+            parts.append("%d-W%02d" % now.isocalendar()[:2])
+        return "|".join(parts)
+
+    def _fingerprint(self, source: Source, now: datetime) -> str:
+        digest = hashlib.sha256(self._signature(source, now).encode())
+        with source.path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+    def _link(self, source: Source) -> str:
+        if self._settings.base_url:
+            return f"{self._settings.base_url.rstrip('/')}/{quote(source.relpath)}"
+        return source.relpath
+
+    def run(
+        self,
+        roots: Sequence[Path],
+        *,
+        dry_run: bool = False,
+        prune: bool = True,
+        progress: ProgressCallback | None = None,
+    ) -> IngestReport:
+        """Ingest the roots; never raises for a bad source (it is listed in `report.failed`)."""
+        started = time.perf_counter()
+        report = IngestReport(dry_run=dry_run)
+        now = self._now()
+        ctx = LoadContext(tz=self._tz, now=now, recurrence_past_days=self._settings.recurrence_past_days,
+                          recurrence_future_days=self._settings.recurrence_future_days)
+        sources, unsupported, prunable = find_sources(roots)
+        report.skipped = [s.source_id for s in unsupported]
+        known = self._store.sources()
+        notify = progress or (lambda stage, done, total: None)
+
+        pending: list[_Pending] = []
+        fingerprints: dict[str, str] = {}
+        for done, source in enumerate(sources, start=1):
+            notify("reading", done, len(sources))
+            try:
+                fingerprint = self._fingerprint(source, now)
+            except OSError as exc:
+                report.failed.append(Failure(source.source_id, f"cannot read file: {exc.strerror or exc}"))
+                continue
+            fingerprints[source.source_id] = fingerprint
+            state = known.get(source.source_id)
+            if state and state.fingerprint == fingerprint:
+                report.unchanged.append(source.source_id)
+                report.failed.extend(Failure(source.source_id, f"{p} (unchanged since last run)") for p in state.problems)
+                continue
+            try:
+                loaded = load(source.path, ctx)
+            except LoaderError as exc:
+                report.failed.append(Failure(source.source_id, str(exc)))
+                continue
+            for record in loaded.records:
+                record.url = record.url or self._link(source)
+            chunks = chunk_records(loaded.records, source_id=source.source_id, path=source.relpath,
+                                   target_chars=self._settings.chunk_chars)
+            report.failed.extend(Failure(source.source_id, p) for p in loaded.problems)
+            pending.append(_Pending(source, chunks, loaded.problems, is_new=state is None))
+            (report.updated if state else report.added).append(source.source_id)
+
+        seen = {s.source_id for s in sources}
+        removed = [
+            state.source_id for state in known.values()
+            if state.root in prunable and state.source_id not in seen
+        ] if prune else []
+        report.removed = removed
+
+        if dry_run:
+            report.seconds = time.perf_counter() - started
+            return report
+
+        self._embed_and_write(pending, fingerprints, now, report, notify)
+        for source_id in removed:
+            self._store.remove_source(source_id)
+            logger.info("removed source=%s", source_id)
+        report.seconds = time.perf_counter() - started
+        self._store.record_run({
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "added": len(report.added), "updated": len(report.updated), "unchanged": len(report.unchanged),
+            "removed": len(report.removed), "failed": len(report.failed),
+            "failures": "\n".join(f"{f.path}: {f.error}" for f in report.failed)[:4000],
+            "chunks_embedded": report.chunks_embedded, "seconds": round(report.seconds, 3),
+        })
+        return report
+
+    def _embed_and_write(
+        self,
+        pending: list[_Pending],
+        fingerprints: dict[str, str],
+        now: datetime,
+        report: IngestReport,
+        notify: ProgressCallback,
+    ) -> None:
+        total = sum(len(p.chunks) for p in pending)
+        done = 0
+        group: list[_Pending] = []
+        group_texts = 0
+        for item in pending:
+            if not item.is_new:
+                item.vectors = self._store.embeddings_by_hash(item.source.source_id)
+            group.append(item)
+            group_texts += sum(1 for c in item.chunks if c.metadata["content_hash"] not in item.vectors)
+            if group_texts >= _GROUP_TEXTS:
+                done = self._flush(group, fingerprints, now, report, notify, done, total)
+                group, group_texts = [], 0
+        self._flush(group, fingerprints, now, report, notify, done, total)
+
+    def _flush(self, group, fingerprints, now, report, notify, done, total) -> int:  # noqa: ANN001
+        texts: dict[str, str] = {}
+        for item in group:
+            for chunk in item.chunks:
+                key = str(chunk.metadata["content_hash"])
+                if key not in item.vectors:
+                    texts.setdefault(key, chunk.embed_text)
+        keys = list(texts)
+        computed: dict[str, list[float]] = {}
+        batch = max(1, self._settings.embed_batch)
+        for start in range(0, len(keys), batch):
+            part = keys[start : start + batch]
+            vectors = self._embedder.encode_passages([texts[k] for k in part])
+            computed.update(zip(part, vectors.tolist()))
+            done += len(part)
+            notify("embedding", done, total)
+        report.chunks_embedded += len(keys)
+        stamp = now.isoformat(timespec="seconds")
+        for item in group:
+            vectors = []
+            for chunk in item.chunks:
+                key = str(chunk.metadata["content_hash"])
+                if key in item.vectors:
+                    report.chunks_reused += 1
+                    vectors.append(item.vectors[key])
+                else:
+                    vectors.append(computed[key])
+            state = SourceState(
+                source_id=item.source.source_id,
+                root=str(item.source.root),
+                path=item.source.relpath,
+                fingerprint=fingerprints[item.source.source_id],
+                chunks=len(item.chunks),
+                title=str(item.chunks[0].metadata["title"]) if item.chunks else "",
+                ingested_at=stamp,
+                problems=tuple(item.problems),
+            )
+            self._store.write_source(state, item.chunks, vectors)
+        done += sum(1 for item in group for c in item.chunks if str(c.metadata["content_hash"]) in item.vectors)
+        if group:
+            notify("embedding", min(done, total), total)
+        return done

@@ -1,0 +1,61 @@
+"""Typed settings of the knowledge base, read once from the environment and `.env` (prefix `KB_`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+DEFAULT_SOURCES = [Path(__file__).parent / "sample"]
+
+
+class KnowledgeSettings(BaseSettings):
+    """Where the index lives, what it is built from and with which model."""
+
+    model_config = SettingsConfigDict(env_prefix="KB_", env_file=".env", extra="ignore")
+
+    store_path: Path = Field(
+        Path("var/chroma"),
+        description="Folder of the embedded Chroma store (used when KB_CHROMA_URL is not set).",
+    )
+    chroma_url: str | None = Field(
+        None,
+        description="URL of a Chroma server (`chroma run`), e.g. http://127.0.0.1:8000. "
+        "When set, the embedded store is not used.",
+    )
+    collection: str = Field("cluster_knowledge", description="Chroma collection name (3+ characters).")
+    embedding_model: str = Field(
+        "use-multilingual",
+        description="Embedding model: `use-multilingual` (packaged, offline), `e5-small` (packaged, offline), "
+        "`all-MiniLM-L6-v2` (packaged, offline), or any sentence-transformers model name or path.",
+    )
+    sources: Annotated[list[Path], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_SOURCES),
+        description="Default folders/files ingested when `ingest.py` gets none (comma-separated).",
+    )
+    base_url: str | None = Field(
+        None,
+        description="Base URL joined with a source's path relative to its ingested folder, "
+        "for sources with no `url` of their own.",
+    )
+    timezone: str = Field("Europe/Paris", description="Time zone of floating times and all-day dates.")
+    recurrence_past_days: int = Field(90, description="Recurring events: expand occurrences this many days back.")
+    recurrence_future_days: int = Field(365, description="Recurring events: expand occurrences this many days ahead.")
+    chunk_chars: int = Field(1200, description="Target size of a chunk, in characters.")
+    embed_batch: int = Field(64, description="Texts per embedding call.")
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _split_sources(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [Path(p.strip()) for p in value.split(",") if p.strip()]
+        return value
+
+    @field_validator("collection")
+    @classmethod
+    def _collection_name(cls, value: str) -> str:
+        if len(value) < 3:
+            raise ValueError("KB_COLLECTION needs at least 3 characters")
+        return value
