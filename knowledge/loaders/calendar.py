@@ -17,6 +17,15 @@ def _parse(path: Path) -> list:
     import icalendar
 
     text = read_text(path)
+    if path.suffix.lower() != ".jcal":
+        # A cut-off download must fail (keeping the indexed version), not read as a calendar with no events.
+        upper = text.upper()
+        if not upper.lstrip().startswith("BEGIN:VCALENDAR"):
+            raise LoaderError("not an iCalendar file (it does not start with BEGIN:VCALENDAR)")
+        if upper.count("BEGIN:VCALENDAR") != upper.count("END:VCALENDAR"):
+            raise LoaderError("truncated calendar (BEGIN:VCALENDAR without END:VCALENDAR)")
+        if upper.count("BEGIN:VEVENT") != upper.count("END:VEVENT"):
+            raise LoaderError("truncated calendar (BEGIN:VEVENT without END:VEVENT)")
     try:
         if path.suffix.lower() == ".jcal":
             parsed = icalendar.Calendar.from_jcal(text)
@@ -47,16 +56,21 @@ def _text(component, name: str) -> str:
     return str(value).strip()
 
 
+def _first(component, name: str):
+    value = component.get(name)
+    return value[0] if isinstance(value, list) and value else value
+
+
 def _event_record(event, ctx: LoadContext, calendar_name: str):
-    start_prop = event.get("DTSTART")
+    start_prop = _first(event, "DTSTART")
     if start_prop is None:
         raise LoaderError("event without DTSTART")
     start_value = start_prop.dt
-    end_prop = event.get("DTEND")
+    end_prop = _first(event, "DTEND")
     if end_prop is not None:
         end_value = end_prop.dt
-    elif event.get("DURATION") is not None:
-        end_value = start_value + event.get("DURATION").dt
+    elif _first(event, "DURATION") is not None:
+        end_value = start_value + _first(event, "DURATION").dt
     elif isinstance(start_value, datetime):
         end_value = start_value
     else:
@@ -87,50 +101,50 @@ def _event_record(event, ctx: LoadContext, calendar_name: str):
                         default_kind="event")
 
 
-def load_calendar(path: Path, ctx: LoadContext) -> Loaded:
-    """Read every event; expand recurring ones over the configured window around `ctx.now`."""
+def _expand(calendar, series: list, window: tuple[datetime, datetime]) -> list:
+    """Occurrences of one recurring series (with its overrides) inside the window."""
+    import icalendar
     import recurring_ical_events
 
+    mini = icalendar.Calendar()
+    for timezone in calendar.walk("VTIMEZONE"):
+        mini.add_component(timezone)
+    for event in series:
+        mini.add_component(event)
+    return list(recurring_ical_events.of(mini).between(*window))
+
+
+def _describe(event) -> str:
+    return _text(event, "SUMMARY") or _text(event, "UID") or "?"
+
+
+def load_calendar(path: Path, ctx: LoadContext) -> Loaded:
+    """Read every event; expand recurring ones over the configured window around `ctx.now`.
+
+    Each series (events sharing a UID: the rule and its overrides) is read on its own, so one
+    broken event is reported without losing the others.
+    """
     calendars = _parse(path)
     records = []
     problems: list[str] = []
-    window_start = ctx.now - timedelta(days=ctx.recurrence_past_days)
-    window_end = ctx.now + timedelta(days=ctx.recurrence_future_days)
+    window = (ctx.now - timedelta(days=ctx.recurrence_past_days),
+              ctx.now + timedelta(days=ctx.recurrence_future_days))
     for calendar in calendars:
         name = _text(calendar, "X-WR-CALNAME") or _text(calendar, "NAME")
-        events = list(calendar.walk("VEVENT"))
-        recurring_uids = {
-            _text(e, "UID") for e in events if e.get("RRULE") is not None or e.get("RDATE") is not None
-        }
-        for event in events:
-            uid = _text(event, "UID")
-            if uid in recurring_uids and uid:
-                continue  # expanded below, overrides (RECURRENCE-ID) included
+        series: dict[str, list] = {}
+        for position, event in enumerate(calendar.walk("VEVENT")):
+            series.setdefault(_text(event, "UID") or f"#{position}", []).append(event)
+        for events in series.values():
+            recurring = any(e.get("RRULE") is not None or e.get("RDATE") is not None for e in events)
             try:
-                records.append(_event_record(event, ctx, name))
+                occurrences = _expand(calendar, events, window)[:MAX_OCCURRENCES] if recurring else events
+                for occurrence in occurrences:
+                    records.append(_event_record(occurrence, ctx, name))
             except LoaderError as exc:
-                problems.append(f"event {_text(event, 'SUMMARY') or uid or '?'}: {exc}")
-            except Exception as exc:  # a property icalendar could not decode
-                problems.append(f"event {_text(event, 'SUMMARY') or uid or '?'}: unreadable ({type(exc).__name__})")
-        if not recurring_uids:
-            continue
-        try:
-            occurrences = recurring_ical_events.of(calendar).between(window_start, window_end)
-        except Exception as exc:
-            problems.append(f"recurring events could not be expanded: {str(exc).splitlines()[0][:200]}")
-            continue
-        per_uid: dict[str, int] = {}
-        for occurrence in occurrences:
-            uid = _text(occurrence, "UID")
-            if uid not in recurring_uids:
-                continue
-            per_uid[uid] = per_uid.get(uid, 0) + 1
-            if per_uid[uid] > MAX_OCCURRENCES:
-                continue
-            try:
-                records.append(_event_record(occurrence, ctx, name))
-            except Exception as exc:
-                problems.append(f"event {_text(occurrence, 'SUMMARY') or uid}: {exc}")
+                problems.append(f"event {_describe(events[0])}: {exc}")
+            except Exception as exc:  # a property icalendar or the rule expansion could not read
+                reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+                problems.append(f"event {_describe(events[0])}: unreadable ({reason})")
     if not records and problems:
         raise LoaderError(problems[0])
     if not records:
