@@ -133,5 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
-if __name__ == "__main__":
+def main_exit() -> None:
+    """Console-script entry point (`concierge-ingest`)."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    main_exit()

@@ -122,7 +122,8 @@ class SentenceTransformerEmbedder(Embedder):
                 "Offline, use a packaged model (use-multilingual, e5-small, all-MiniLM-L6-v2) or a local path."
             ) from exc
         self.name = model
-        self.dimension = int(self._model.get_sentence_embedding_dimension() or 0)
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dimension = int(dimension() or 0)
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
