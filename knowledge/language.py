@@ -27,18 +27,20 @@ def detect_language(text: str, default: str = "en") -> str:
     >>> detect_language("Quand a lieu le prochain atelier ?")
     'fr'
     """
-    fr = en = 0
-    for match in _WORD.finditer(text[:5000]):
+    fr = en = 0.0
+    for position, match in enumerate(_WORD.finditer(text[:5000])):
+        # The opening words ("When was...", "Quand a lieu...") say more than a quoted name further on.
+        weight = 2.0 if position < 3 else 1.0
         word = match.group(0).lower()
         if "'" in word:  # élisions: l'appel, d'innovation
             head = word.split("'", 1)[0] + "'"
             if head in _FR:
-                fr += 1
+                fr += weight
             word = word.split("'", 1)[1]
         if word in _FR:
-            fr += 1
+            fr += weight
         if word in _EN:
-            en += 1
+            en += weight
         if any(c in word for c in "éèêàçùûôîœ"):
             fr += 0.5
     if fr == en:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing_extensions import Annotated
 
@@ -45,6 +45,24 @@ class KnowledgeSettings(BaseSettings):
     recurrence_future_days: int = Field(365, description="Recurring events: expand occurrences this many days ahead.")
     chunk_chars: int = Field(1200, description="Target size of a chunk, in characters.")
     embed_batch: int = Field(64, description="Texts per embedding call.")
+
+    llm: str = Field(
+        "extractive",
+        description="`extractive` (offline, no generative model) or a LangChain chat model as `provider:model`, "
+        "e.g. `openai:gpt-4o-mini`, `mistralai:mistral-small-latest`, `anthropic:claude-3-5-haiku-latest`, "
+        "`ollama:llama3.1`.",
+    )
+    llm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server (or Ollama).")
+    llm_api_key: SecretStr | None = Field(None, description="API key of the chat model provider.")
+    llm_timeout: float = Field(30.0, description="Seconds to wait for the chat model before answering extractively.")
+    staff_contact: str = Field(
+        "the member-services team (contact@cluster.example.org)",
+        description="Who members should contact when the assistant cannot answer (shown as is).",
+    )
+    staff_contact_fr: str | None = Field(None, description="The same in French (defaults to KB_STAFF_CONTACT).")
+    min_confidence: float = Field(
+        0.5, description="Below this retrieval confidence (0-1) the assistant says it does not know."
+    )
 
     @field_validator("sources", mode="before")
     @classmethod

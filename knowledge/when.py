@@ -133,3 +133,23 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
         upcoming = True  # "this month's events": the ones still ahead of us
     past = past and not upcoming and kind != "funding_call"
     return TimeScope(kind=kind, start=start, end=end, upcoming_only=upcoming and not past, past_only=past)
+
+
+# Words that say what kind of thing and when, not what about: left out when judging a listing's topic.
+_GENERIC = """event events evenement evenements atelier ateliers workshop workshops webinar webinars webinaire
+summit sommet conference conferences meetup rencontre rencontres salon salons journee journees session
+agenda calendar calendrier call calls appel appels projet projets aap funding financement financements grant
+grants subvention subventions deadline deadlines date limite closes closing cloture cloturent concours
+upcoming next coming future soon planned prochain prochaine prochains prochaines venir bientot open ouvert
+ouverts ouverte ouvertes encore still currently cours past previous passe passes when quand lieu which what
+quel quels quelle quelles month mois week semaine year annee today tomorrow demain before after avant apres
+this ce cette lists list liste there any show tell give""".split()
+
+
+def topical_words(keyword_list: list[str]) -> set[str]:
+    """The keywords of a question that say what it is about (not "upcoming", "events", "open"...)."""
+    from knowledge.retrieval import keywords
+
+    generic = set(keywords(" ".join(_GENERIC)))
+    months = set(keywords(" ".join(_MONTHS)))
+    return {w for w in keyword_list if w not in generic and w not in months and not w.isdigit()}

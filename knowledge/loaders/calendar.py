@@ -61,7 +61,7 @@ def _first(component, name: str):
     return value[0] if isinstance(value, list) and value else value
 
 
-def _event_record(event, ctx: LoadContext, calendar_name: str):
+def _event_record(event, ctx: LoadContext):
     start_prop = _first(event, "DTSTART")
     if start_prop is None:
         raise LoaderError("event without DTSTART")
@@ -94,11 +94,7 @@ def _event_record(event, ctx: LoadContext, calendar_name: str):
         fields["audience"] = "staff"  # a private event is never shown to members
     if _text(event, "X-CLUSTER-LANGUAGE"):
         fields["language"] = _text(event, "X-CLUSTER-LANGUAGE")
-    extra = {}
-    if calendar_name:
-        extra["Calendar"] = calendar_name
-    return build_record(fields, _text(event, "DESCRIPTION"), default_title="", ctx=ctx, extra=extra,
-                        default_kind="event")
+    return build_record(fields, _text(event, "DESCRIPTION"), default_title="", ctx=ctx, default_kind="event")
 
 
 def _expand(calendar, series: list, window: tuple[datetime, datetime]) -> list:
@@ -130,7 +126,6 @@ def load_calendar(path: Path, ctx: LoadContext) -> Loaded:
     window = (ctx.now - timedelta(days=ctx.recurrence_past_days),
               ctx.now + timedelta(days=ctx.recurrence_future_days))
     for calendar in calendars:
-        name = _text(calendar, "X-WR-CALNAME") or _text(calendar, "NAME")
         series: dict[str, list] = {}
         for position, event in enumerate(calendar.walk("VEVENT")):
             series.setdefault(_text(event, "UID") or f"#{position}", []).append(event)
@@ -139,7 +134,7 @@ def load_calendar(path: Path, ctx: LoadContext) -> Loaded:
             try:
                 occurrences = _expand(calendar, events, window)[:MAX_OCCURRENCES] if recurring else events
                 for occurrence in occurrences:
-                    records.append(_event_record(occurrence, ctx, name))
+                    records.append(_event_record(occurrence, ctx))
             except LoaderError as exc:
                 problems.append(f"event {_describe(events[0])}: {exc}")
             except Exception as exc:  # a property icalendar or the rule expansion could not read

@@ -1,0 +1,1 @@
+"""Cluster Concierge chat front ends (terminal, Slack, Teams) over one conversation core."""

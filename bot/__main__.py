@@ -1,0 +1,160 @@
+"""`python -m bot`: the terminal chat, one-off questions, evaluation, and (with credentials) Slack or Teams.
+
+    python -m bot                      # Slack / Teams when their credentials are set, else the terminal chat
+    python -m bot chat [--role staff]
+    python -m bot ask "Quels appels à projets sont ouverts ?" [--json] [--role member] [--today 2026-01-15]
+    python -m bot eval QA.jsonl [--output results.jsonl] [--role member] [--json] [--ingest CORPUS_DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import date, datetime, time
+from pathlib import Path
+
+from bot.evaluation import evaluate, format_metrics
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _today(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Cluster Concierge")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
+    sub = parser.add_subparsers(dest="command")
+
+    ask = sub.add_parser("ask", help="answer one question")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--role", default="member", choices=["public", "member", "staff"])
+    ask.add_argument("--today", type=_today, help="answer as if today were this date (YYYY-MM-DD)")
+
+    ev = sub.add_parser("eval", help="score answers on a JSON Lines question set")
+    ev.add_argument("qa", type=Path)
+    ev.add_argument("--output", type=Path, help="write one `ask --json` object per question (plus id)")
+    ev.add_argument("--role", default="member", choices=["public", "member", "staff"])
+    ev.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    ev.add_argument("--ingest", type=Path, action="append", default=[],
+                    help="ingest this corpus folder first (repeatable)")
+    ev.add_argument("--today", type=_today, help="default date for questions without `today`")
+
+    chat = sub.add_parser("chat", help="terminal chat")
+    chat.add_argument("--role", default="member", choices=["public", "member", "staff"])
+    chat.add_argument("--today", type=_today)
+    return parser.parse_args(argv)
+
+
+def _moment(day: date | None, services) -> datetime | None:  # noqa: ANN001
+    return datetime.combine(day, time(12, 0), services.tz) if day else None
+
+
+def print_reply(reply, out=sys.stdout) -> None:  # noqa: ANN001
+    print(reply.answer, file=out)
+    if reply.sources:
+        print("", file=out)
+        for source in reply.sources:
+            print(f"[{source.n}] {source.title} — {source.url}", file=out)
+
+
+def run_chat(services, role: str, today: date | None) -> int:  # noqa: ANN001
+    from bot.conversation import Incoming, Turn
+
+    print("Cluster Concierge — ask about funding calls, events and cluster services (FR/EN).")
+    print("Commands: /new (new thread), /role public|member|staff, /quit.   Ctrl-D to leave.")
+    history: list[Turn] = []
+    while True:
+        try:
+            line = input("\n> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return EXIT_OK
+        if not line:
+            continue
+        if line in {"/quit", "/exit"}:
+            return EXIT_OK
+        if line == "/new":
+            history = []
+            print("(new thread)")
+            continue
+        if line.startswith("/role"):
+            wanted = line.split(maxsplit=1)[1].strip() if " " in line else ""
+            if wanted in {"public", "member", "staff"}:
+                role = wanted
+                print(f"(role: {role})")
+            else:
+                print("(usage: /role public|member|staff)")
+            continue
+        try:
+            reply = services.concierge.answer(Incoming(line, role=role, history=tuple(history),
+                                                       now=_moment(today, services)))
+        except Exception:  # noqa: BLE001 - the chat goes on; the error is logged for staff
+            logging.getLogger(__name__).exception("answer failed")
+            print("Sorry, something went wrong while answering. Please try again or contact the team.")
+            continue
+        print_reply(reply)
+        history += [Turn("user", line), Turn("assistant", reply.answer)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from pydantic import ValidationError
+
+    from bot.wiring import ConfigurationError, Services
+    from knowledge.embedding import EmbeddingError
+    from knowledge.settings import KnowledgeSettings
+    from knowledge.store import StoreError
+
+    if args.command == "eval" and not args.qa.is_file():
+        print(f"python -m bot: no such question file: {args.qa}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        services = Services(KnowledgeSettings())
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        print(f"python -m bot: invalid setting {error['loc'][0]}: {error['msg']}", file=sys.stderr)
+        return EXIT_USAGE
+    except (StoreError, EmbeddingError, ConfigurationError) as exc:
+        print(f"python -m bot: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+    if args.command == "ask":
+        from bot.conversation import Incoming
+
+        reply = services.concierge.answer(Incoming(args.question, role=args.role, now=_moment(args.today, services)))
+        if args.json:
+            print(json.dumps(reply.as_dict(), ensure_ascii=False))
+        else:
+            print_reply(reply)
+        return EXIT_OK
+    if args.command == "eval":
+        if args.ingest:
+            report = services.ingestor().run(args.ingest)
+            print(f"ingested: {len(report.added)} added, {len(report.updated)} updated, "
+                  f"{len(report.unchanged)} unchanged, {len(report.failed)} failed", file=sys.stderr)
+        metrics = evaluate(services, args.qa, role=args.role, output=args.output,
+                           default_today=_moment(args.today, services))
+        print(json.dumps(metrics, ensure_ascii=False) if args.json else format_metrics(metrics))
+        return EXIT_OK
+    if args.command == "chat":
+        return run_chat(services, args.role, args.today)
+    return run_chat(services, "member", None)
+
+
+def main_exit() -> None:
+    """Console-script entry point (`concierge`)."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    main_exit()

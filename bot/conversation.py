@@ -1,0 +1,135 @@
+"""Decides how to answer a member: language, follow-ups, time, audience, abstention.
+
+Imports neither Slack, nor Teams, nor Chroma: adapters turn their events into an `Incoming` and render
+the `Reply`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from knowledge.answering import Answer, Answerer, ExtractiveAnswerer, Question, SourceRef, abstain
+from knowledge.language import detect_language
+from knowledge.retrieval import Filters, Hit, Retriever, keywords
+from knowledge.when import parse_time_scope
+
+logger = logging.getLogger(__name__)
+
+_FOLLOW_UP_MAX_KEYWORDS = 4  # "and the deadline?", "et c'est où ?": too short to stand alone
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier message of the conversation."""
+
+    role: str  # "user" or "assistant"
+    text: str
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A member's question as any front end hands it to the core."""
+
+    text: str
+    role: str = "member"  # public | member | staff: the highest audience this asker may see
+    history: Sequence[Turn] = ()
+    now: datetime | None = None  # overrides the clock (tests, evaluation)
+
+
+@dataclass
+class Reply:
+    """What the core answers; `as_dict()` is the `ask --json` contract."""
+
+    question: str
+    language: str
+    answer: str
+    abstained: bool
+    sources: list[SourceRef]
+    latency_ms: float = 0.0
+    note: str | None = None
+    retrieved: list[dict[str, str]] = field(default_factory=list)  # ranking before answering (evaluation)
+    confidence: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {"question": self.question, "language": self.language, "answer": self.answer,
+                "abstained": self.abstained, "sources": [s.as_dict() for s in self.sources],
+                "latency_ms": round(self.latency_ms, 1), "note": self.note, "confidence": round(self.confidence, 4),
+                "retrieved": self.retrieved}
+
+
+def confidence(hits: Sequence[Hit]) -> float:
+    """How sure retrieval is that the best passages answer: cosine and keyword coverage of the top hits."""
+    if not hits:
+        return 0.0
+    return max(0.6 * h.dense + 0.4 * h.coverage for h in hits[:3])
+
+
+class Concierge:
+    """The assistant's brain: `answer(Incoming) -> Reply`.
+
+    >>> concierge.answer(Incoming("Quels appels à projets sont ouverts ?")).sources[0].title  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        answerer: Answerer,
+        *,
+        contact: str,
+        contact_fr: str | None = None,
+        min_confidence: float = 0.5,
+        clock: Callable[[], datetime],
+        default_language: str = "en",
+        top_k: int = 10,
+    ) -> None:
+        self._retriever = retriever
+        self._answerer = answerer
+        self._contacts = {"en": contact, "fr": contact_fr or contact}
+        self._min_confidence = min_confidence
+        self._clock = clock
+        self._default_language = default_language
+        self._top_k = top_k
+
+    def answer(self, incoming: Incoming) -> Reply:
+        started = time.perf_counter()
+        now = incoming.now or self._clock()
+        question_text = incoming.text.strip()
+        language = detect_language(question_text, default=self._default_language)
+        query = self._standalone_query(question_text, incoming.history)
+        scope = parse_time_scope(query, now)
+        filters = Filters(role=incoming.role, scope=scope, now=now)
+        listing = bool(scope.kind and filters.time_clauses())
+        hits = self._retriever.search(query, filters, k=self._top_k)
+        outside = self._retriever.named_outside_window(query, filters, hits) if listing else None
+        sure = confidence(hits + ([outside] if outside else []))
+        question = Question(text=query, language=language, now=now, scope=scope, listing=listing)
+        contact = self._contacts.get(language, self._contacts["en"])
+        if listing and hits:
+            result = self._answerer.answer(question, hits, outside)
+        elif sure < self._min_confidence or not (hits or outside):
+            logger.info("abstained confidence=%.3f question=%r", sure, question_text[:200])
+            result = abstain(question, contact)
+        else:
+            result = self._answerer.answer(question, hits, outside)
+        return Reply(
+            question=question_text, language=language, answer=result.text, abstained=result.abstained,
+            sources=result.sources, latency_ms=(time.perf_counter() - started) * 1000, note=result.note,
+            retrieved=[{"url": str(h.metadata.get("url", "")), "path": str(h.metadata.get("path", ""))}
+                       for h in hits],
+            confidence=sure,
+        )
+
+    @staticmethod
+    def _standalone_query(text: str, history: Sequence[Turn]) -> str:
+        """A short follow-up ("and the deadline?") is read together with the member's previous question."""
+        previous = [t.text for t in history if t.role == "user" and t.text.strip()]
+        if previous and len(keywords(text)) <= _FOLLOW_UP_MAX_KEYWORDS:
+            return f"{previous[-1]} {text}"
+        return text
+
+
+__all__ = ["Answer", "Concierge", "ExtractiveAnswerer", "Incoming", "Reply", "Turn"]

@@ -1,0 +1,89 @@
+"""`python -m bot eval`: answers a JSON Lines question set and scores retrieval, abstention, citations,
+language and latency."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime, time
+from pathlib import Path
+
+from knowledge.language import detect_language
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def evaluate(services, qa_path: Path, *, role: str = "member", output: Path | None = None,  # noqa: ANN001
+             default_today: datetime | None = None) -> dict[str, object]:
+    """Answer every question of `qa_path`; write per-question results to `output`; return the metrics."""
+    from bot.conversation import Incoming
+
+    rows = [json.loads(line) for line in qa_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    ranks: list[int | None] = []
+    abstain_pairs: list[tuple[bool, bool]] = []  # (abstained, answerable)
+    span_hits: list[bool] = []
+    language_ok: list[bool] = []
+    latencies: list[float] = []
+    sink = output.open("w", encoding="utf-8") if output else None
+    try:
+        for row in rows:
+            now = default_today
+            if row.get("today"):
+                now = datetime.combine(date.fromisoformat(row["today"]), time(12, 0), services.tz)
+            reply = services.concierge.answer(Incoming(row["question"], role=row.get("role", role), now=now))
+            expected = set(row.get("expected") or [])
+            answerable = bool(row.get("answerable", bool(expected)))
+            latencies.append(reply.latency_ms)
+            abstain_pairs.append((reply.abstained, answerable))
+            if answerable and expected:
+                distinct: list[tuple[str, str]] = []
+                for item in reply.retrieved:
+                    key = (item["url"], item["path"])
+                    if key not in distinct:
+                        distinct.append(key)
+                ranks.append(next((i for i, (url, path) in enumerate(distinct[:10])
+                                   if url in expected or path in expected), None))
+            if answerable and row.get("answer") and not reply.abstained:
+                cited = " ".join(s.snippet for s in reply.sources) + " " + reply.answer
+                span_hits.append(_norm(row["answer"]) in _norm(cited))
+            if not reply.abstained and row.get("lang"):
+                language_ok.append(detect_language(reply.answer, default="?") == row["lang"])
+            if sink:
+                sink.write(json.dumps({"id": row.get("id"), **reply.as_dict()}, ensure_ascii=False) + "\n")
+    finally:
+        if sink:
+            sink.close()
+    n = len(ranks)
+    abstained = [a for a, _ in abstain_pairs if a]
+    unanswerable = [a for a, ok in abstain_pairs if not ok]
+    correct_abstentions = sum(1 for a, ok in abstain_pairs if a and not ok)
+    return {
+        "questions": len(rows),
+        "answerable_with_expected": n,
+        "hit@1": round(sum(1 for r in ranks if r is not None and r < 1) / n, 3) if n else None,
+        "hit@5": round(sum(1 for r in ranks if r is not None and r < 5) / n, 3) if n else None,
+        "mrr@10": round(sum(1 / (r + 1) for r in ranks if r is not None) / n, 3) if n else None,
+        "abstention_precision": round(correct_abstentions / len(abstained), 3) if abstained else None,
+        "abstention_recall": round(correct_abstentions / len(unanswerable), 3) if unanswerable else None,
+        "abstained": len(abstained),
+        "unanswerable": len(unanswerable),
+        "false_abstentions": sum(1 for a, ok in abstain_pairs if a and ok),
+        "span_in_citations": round(sum(span_hits) / len(span_hits), 3) if span_hits else None,
+        "answer_in_question_language": round(sum(language_ok) / len(language_ok), 3) if language_ok else None,
+        "latency_p50_ms": round(_percentile(latencies, 0.5), 1),
+        "latency_p95_ms": round(_percentile(latencies, 0.95), 1),
+    }
+
+
+def format_metrics(metrics: dict[str, object]) -> str:
+    width = max(len(k) for k in metrics)
+    return "\n".join(f"{key.ljust(width)}  {'—' if value is None else value}" for key, value in metrics.items())

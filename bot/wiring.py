@@ -1,0 +1,62 @@
+"""Builds the objects the front ends need from settings, once (the only place that wires things together)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.conversation import Concierge
+from knowledge.answering import Answerer, ChatModelAnswerer, ExtractiveAnswerer
+from knowledge.embedding import Embedder, load_embedder
+from knowledge.pipeline import Ingestor
+from knowledge.retrieval import Retriever
+from knowledge.settings import KnowledgeSettings
+from knowledge.store import KnowledgeStore, open_store
+
+logger = logging.getLogger(__name__)
+
+
+class ConfigurationError(RuntimeError):
+    """Settings that cannot work (unknown model provider, missing package)."""
+
+
+def make_chat_model(settings: KnowledgeSettings):  # noqa: ANN201 - a LangChain BaseChatModel or None
+    """The chat model `KB_LLM` names, or None for the extractive default."""
+    if settings.llm.strip().lower() in {"", "extractive", "none"}:
+        return None
+    from langchain.chat_models import init_chat_model
+
+    kwargs: dict[str, object] = {"timeout": settings.llm_timeout, "max_retries": 1, "temperature": 0}
+    if settings.llm_base_url:
+        kwargs["base_url"] = settings.llm_base_url
+    if settings.llm_api_key is not None:
+        kwargs["api_key"] = settings.llm_api_key.get_secret_value()
+    try:
+        return init_chat_model(settings.llm, **kwargs)
+    except (ImportError, ValueError) as exc:
+        raise ConfigurationError(f"KB_LLM={settings.llm!r} cannot be used: {exc}") from None
+
+
+class Services:
+    """Everything a front end needs, built once from settings."""
+
+    def __init__(self, settings: KnowledgeSettings, embedder: Embedder | None = None,
+                 store: KnowledgeStore | None = None, chat_model: object | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or load_embedder(settings.embedding_model)
+        self.store = store or open_store(settings.store_path, settings.chroma_url, settings.collection,
+                                         self.embedder.name, self.embedder.dimension)
+        self.tz = ZoneInfo(settings.timezone)
+        self.retriever = Retriever(self.store, self.embedder)
+        extractive = ExtractiveAnswerer(self.embedder)
+        model = chat_model if chat_model is not None else make_chat_model(settings)
+        answerer: Answerer = extractive if model is None else ChatModelAnswerer(
+            model, extractive, contact=settings.staff_contact)
+        self.concierge = Concierge(
+            self.retriever, answerer, contact=settings.staff_contact, contact_fr=settings.staff_contact_fr,
+            min_confidence=settings.min_confidence, clock=lambda: datetime.now(self.tz),
+        )
+
+    def ingestor(self) -> Ingestor:
+        return Ingestor(self.settings, self.store, self.embedder)

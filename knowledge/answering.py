@@ -1,0 +1,381 @@
+"""Turns retrieved passages into a reply in the question's language with numbered sources.
+
+`ExtractiveAnswerer` (the offline default) quotes the most relevant sentences; `ChatModelAnswerer` asks a
+LangChain chat model and checks its citations, falling back to the extractive reply when it fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from knowledge.chunking import split_sentences
+from knowledge.embedding import Embedder
+from knowledge.retrieval import Hit, keywords
+from knowledge.when import TimeScope, topical_words
+
+logger = logging.getLogger(__name__)
+
+_DATE_FIELDS = {"event": ("start", "end"), "funding_call": ("deadline", "opens")}
+
+TEXTS = {
+    "en": {
+        "frame": "Here is what the cluster's sources say:",
+        "events_upcoming": "Upcoming events",
+        "events_past": "Past events",
+        "events": "Events",
+        "calls_open": "Funding calls still open",
+        "calls": "Funding calls",
+        "before": "closing before {date}",
+        "between": "from {start} to {end}",
+        "closed": "closed on {date}",
+        "open_until": "open until {date}",
+        "past_event": "this event took place on {date}",
+        "upcoming_event": "on {date}",
+        "deadline": "deadline",
+        "starts": "starts",
+        "nothing": "I could not find this in the cluster's knowledge base, so I would rather not guess. "
+                   "Please ask {contact}.",
+        "nothing_listed": "I found no {what} in the cluster's knowledge base. For anything not listed there, "
+                          "please ask {contact}.",
+        "other_language": "(The source is in another language.)",
+        "llm_failed": "(The writing assistant was unavailable, so here are the relevant passages.)",
+        "llm_unchecked": "(The generated answer could not be checked against its sources, so here are the "
+                         "relevant passages.)",
+    },
+    "fr": {
+        "frame": "Voici ce qu'indiquent les sources du cluster :",
+        "events_upcoming": "Prochains événements",
+        "events_past": "Événements passés",
+        "events": "Événements",
+        "calls_open": "Appels à projets encore ouverts",
+        "calls": "Appels à projets",
+        "before": "clôture avant le {date}",
+        "between": "du {start} au {end}",
+        "closed": "clôturé le {date}",
+        "open_until": "ouvert jusqu'au {date}",
+        "past_event": "cet événement a eu lieu le {date}",
+        "upcoming_event": "le {date}",
+        "deadline": "date limite",
+        "starts": "début",
+        "nothing": "Je n'ai pas trouvé cette information dans la base de connaissances du cluster et je préfère "
+                   "ne pas improviser. Merci de contacter {contact}.",
+        "nothing_listed": "Je n'ai trouvé aucun {what} dans la base de connaissances du cluster. Pour toute "
+                          "autre demande, contactez {contact}.",
+        "other_language": "(La source est dans une autre langue.)",
+        "llm_failed": "(L'assistant de rédaction est indisponible : voici les passages pertinents.)",
+        "llm_unchecked": "(La réponse générée n'a pas pu être vérifiée par rapport à ses sources : voici les "
+                         "passages pertinents.)",
+    },
+}
+_WHAT = {
+    "en": {"event": "matching event", "funding_call": "matching open funding call"},
+    "fr": {"event": "événement correspondant", "funding_call": "appel à projets ouvert correspondant"},
+}
+
+
+def texts(language: str) -> dict[str, str]:
+    return TEXTS.get(language, TEXTS["en"])
+
+
+@dataclass
+class SourceRef:
+    """A numbered source as members see it."""
+
+    n: int
+    title: str
+    url: str
+    path: str
+    kind: str
+    snippet: str
+    score: float
+    language: str = ""
+    dates: dict[str, str] = field(default_factory=dict)  # start/end/deadline/opens as shown
+    status: str | None = None  # "open", "closed", "upcoming", "past"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"n": self.n, "title": self.title, "url": self.url, "path": self.path, "kind": self.kind,
+                "snippet": self.snippet, "score": round(self.score, 4), "language": self.language,
+                "dates": self.dates, "status": self.status}
+
+
+@dataclass
+class Answer:
+    """A reply body with [n] markers, and the sources they point to (in citation order)."""
+
+    text: str
+    language: str
+    sources: list[SourceRef]
+    abstained: bool = False
+    note: str | None = None
+
+
+@dataclass
+class Question:
+    """What an answerer needs: the question, its language, the time it is about, and today's date."""
+
+    text: str
+    language: str
+    now: datetime
+    scope: TimeScope = field(default_factory=TimeScope)
+    listing: bool = False  # "which events / calls ..." questions: list the matches by date
+
+
+def status_of(meta: dict, now: datetime) -> str | None:
+    """open/closed for calls, upcoming/past for events, from their sortable dates."""
+    now_ts = int(now.timestamp())
+    if meta.get("kind") == "funding_call" and "deadline_ts" in meta:
+        return "open" if int(meta["deadline_ts"]) >= now_ts else "closed"
+    if meta.get("kind") == "event" and "start_ts" in meta:
+        return "upcoming" if int(meta.get("end_ts", meta["start_ts"])) >= now_ts else "past"
+    return None
+
+
+def _source_ref(n: int, hit: Hit, now: datetime, snippet: str) -> SourceRef:
+    meta = hit.metadata
+    dates = {name: str(meta[name]) for name in ("start", "end", "deadline", "opens") if name in meta}
+    return SourceRef(n=n, title=str(meta.get("title", "")), url=str(meta.get("url", "")),
+                     path=str(meta.get("path", "")), kind=str(meta.get("kind", "document")), snippet=snippet,
+                     score=hit.score, language=str(meta.get("language", "")), dates=dates,
+                     status=status_of(meta, now))
+
+
+def status_phrase(ref: SourceRef, language: str) -> str:
+    """'closed on 2026-10-31', 'open until 2027-02-10', 'on 2026-12-10 14:00'..."""
+    t = texts(language)
+    if ref.kind == "funding_call" and "deadline" in ref.dates:
+        return t["closed" if ref.status == "closed" else "open_until"].format(date=ref.dates["deadline"])
+    if ref.kind == "event" and "start" in ref.dates:
+        return t["past_event" if ref.status == "past" else "upcoming_event"].format(date=ref.dates["start"])
+    return ""
+
+
+def abstain(question: Question, contact: str) -> Answer:
+    t = texts(question.language)
+    if question.listing and question.scope.kind:
+        what = _WHAT.get(question.language, _WHAT["en"])[question.scope.kind]
+        return Answer(t["nothing_listed"].format(what=what, contact=contact), question.language, [], abstained=True)
+    return Answer(t["nothing"].format(contact=contact), question.language, [], abstained=True)
+
+
+class Answerer(ABC):
+    """Writes the reply to a question from the hits retrieval found (already judged relevant)."""
+
+    @abstractmethod
+    def answer(self, question: Question, hits: Sequence[Hit], outside: Hit | None = None) -> Answer:
+        """`outside`: an event or call the question names that is past or closed."""
+
+
+class ExtractiveAnswerer(Answerer):
+    """Quotes the sentences of the best passages that best match the question; never writes new facts."""
+
+    def __init__(self, embedder: Embedder, max_sentences: int = 4, max_listed: int = 6) -> None:
+        self._embedder = embedder
+        self._max_sentences = max_sentences
+        self._max_listed = max_listed
+
+    def answer(self, question: Question, hits: Sequence[Hit], outside: Hit | None = None) -> Answer:
+        if question.listing:
+            return self._listing(question, hits, outside)
+        return self._passages(question, hits, outside)
+
+    def _listing(self, question: Question, hits: Sequence[Hit], outside: Hit | None) -> Answer:
+        t = texts(question.language)
+        records: dict[str, Hit] = {}
+        for hit in hits:
+            records.setdefault(hit.record_key, hit)
+        candidates = list(records.values())
+        topic = topical_words(keywords(question.text))
+        if topic:  # "the next AI workshop": keep what is about AI (by its words, or nearly as close in meaning)
+            best_dense = max(h.dense for h in candidates)
+            about = [h for h in candidates
+                     if topic & set(keywords(f"{h.metadata.get('title', '')} {h.text}")) or h.dense >= 0.9 * best_dense]
+            candidates = about or candidates
+        field_name = "start_ts" if question.scope.kind == "event" else "deadline_ts"
+        ordered = sorted(candidates, key=lambda h: int(h.metadata.get(field_name, 0)))[: self._max_listed]
+        if question.scope.kind == "event":
+            heading = t["events_past" if question.scope.past_only else
+                        "events_upcoming" if question.scope.upcoming_only else "events"]
+        else:
+            heading = t["calls_open" if question.scope.upcoming_only else "calls"]
+        if question.scope.end is not None and question.scope.kind == "funding_call":
+            heading += f" ({t['before'].format(date=question.scope.end.date().isoformat())})"
+        elif question.scope.start is not None and question.scope.end is not None:
+            heading += " (" + t["between"].format(start=question.scope.start.date().isoformat(),
+                                                  end=question.scope.end.date().isoformat()) + ")"
+        lines, sources = [], []
+        if outside is not None:
+            ref = _source_ref(1, outside, question.now, _first_line(outside.text))
+            sources.append(ref)
+            lines.append(f"{ref.title}: {status_phrase(ref, question.language)} [1]")
+        lines.append(f"{heading} :" if question.language == "fr" else f"{heading}:")
+        for hit in ordered:
+            ref = _source_ref(len(sources) + 1, hit, question.now, _first_line(hit.text))
+            sources.append(ref)
+            details = [status_phrase(ref, question.language)]
+            if hit.metadata.get("location"):
+                details.append(str(hit.metadata["location"]))
+            if hit.metadata.get("funder"):
+                details.append(str(hit.metadata["funder"]))
+            lines.append(f"• {ref.title} — {', '.join(d for d in details if d)} [{ref.n}]")
+        return Answer("\n".join(lines), question.language, sources)
+
+    def _passages(self, question: Question, hits: Sequence[Hit], outside: Hit | None) -> Answer:
+        """Quote the section (heading block) of the best passages that best answers, in its own order."""
+        t = texts(question.language)
+        pool = ([outside] if outside is not None else []) + list(hits[:3])
+        units: list[tuple[int, str, int, str]] = []  # (hit index, heading, position, sentence)
+        for index, hit in enumerate(pool):
+            for position, (heading, sentence) in enumerate(_sentences(hit.text, str(hit.metadata.get("heading", "")))):
+                units.append((index, heading, position, sentence))
+        if not units:
+            return abstain(question, "")
+        query = self._embedder.encode_queries([question.text])[0]
+        vectors = self._embedder.encode_passages([f"{h}: {s}" if h else s for _, h, _, s in units])
+        asked = set(keywords(question.text))
+
+        def overlap(text: str) -> float:
+            return len(asked & set(keywords(text))) / len(asked) if asked else 0.0
+
+        scores = [
+            float(np.dot(vector, query))
+            + 0.5 * overlap(f"{pool[index].metadata.get('title', '')} {heading} {sentence}")
+            - 0.05 * index
+            for (index, heading, _, sentence), vector in zip(units, vectors)
+        ]
+        sections: dict[tuple[int, str], list[int]] = {}
+        for i, (index, heading, _, _) in enumerate(units):
+            sections.setdefault((index, heading), []).append(i)
+
+        def section_score(key: tuple[int, str]) -> float:
+            heading_words = set(keywords(key[1]))
+            bonus = 0.3 * len(heading_words & asked) / len(heading_words) if heading_words else 0.0
+            return max(scores[i] for i in sections[key]) + bonus
+
+        best_key = max(sections, key=section_score)
+        section = sections[best_key]
+        if len(section) > self._max_sentences + 1:  # a long section: the window around its best sentence
+            best_at = max(range(len(section)), key=lambda j: scores[section[j]])
+            first = max(0, min(best_at - 1, len(section) - self._max_sentences - 1))
+            section = section[first : first + self._max_sentences + 1]
+        chosen = list(section)
+        if len(chosen) < 2:  # a one-line section: add the next best sentences from elsewhere
+            others = sorted((i for i in range(len(units)) if i not in chosen), key=lambda i: scores[i], reverse=True)
+            chosen += [i for i in others[: self._max_sentences - len(chosen)] if scores[i] >= scores[chosen[0]] - 0.15]
+        chosen.sort(key=lambda i: (units[i][0], units[i][2]))
+        numbers: dict[int, int] = {}
+        sources: list[SourceRef] = []
+        lines: list[str] = []
+        for i in chosen:
+            index, _, _, sentence = units[i]
+            if index not in numbers:
+                numbers[index] = len(sources) + 1
+                hit = pool[index]
+                sources.append(_source_ref(numbers[index], hit, question.now, hit.text[:1000]))
+            lines.append(f"{sentence} [{numbers[index]}]")
+        body = [t["frame"]]
+        for ref in sources:
+            if ref.status in {"closed", "past"}:
+                body.append(f"{ref.title}: {status_phrase(ref, question.language)} [{ref.n}]")
+        body.extend(lines)
+        if any(ref.language and ref.language != question.language for ref in sources):
+            body.append(t["other_language"])
+        return Answer("\n".join(body), question.language, sources)
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:300] if text.strip() else ""
+
+
+def _sentences(text: str, heading: str = "") -> list[tuple[str, str]]:
+    """(heading, sentence) pairs: the heading a sentence sits under helps judge what it answers."""
+    out: list[tuple[str, str]] = []
+    current = heading.split(" > ")[-1] if heading else ""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("#"):
+            current = re.sub(r"^#+\s*", "", line)
+            continue
+        line = re.sub(r"^(?:[-•*]|\d+[.)])\s+", "", line).strip()
+        # Facts lines ("Deadline: ...") and list items stay whole; prose is cut into sentences.
+        pieces = [line] if re.match(r"^[\w\s'’éÉ]{2,20}:\s", line) else split_sentences(line)
+        out.extend((current, piece) for piece in pieces if len(piece) > 3)
+    return out
+
+
+_PROMPT = """You are the member-services assistant of a health-innovation cluster.
+Answer the member's question using ONLY the numbered passages below. Cite every statement with the
+passage number in square brackets, like [1] or [2]. Never invent a date, a deadline, an amount or a name
+that is not in the passages. If the passages do not contain the answer, reply exactly: NO_ANSWER.
+Today is {today}. A call whose deadline is before today is closed; an event that ended before today is past.
+Answer in {language_name}, in at most 120 words.
+
+{passages}"""
+_LANGUAGE_NAMES = {"fr": "French", "en": "English"}
+_CITATION = re.compile(r"\[(\d+)\]")
+
+
+class ChatModelAnswerer(Answerer):
+    """Asks a LangChain chat model to answer from the passages; checks its citations.
+
+    An answer that cites nothing, or a passage that does not exist, is not sent: the extractive answer
+    is, with a short note. So is any error of the model (timeout, rate limit, server error).
+    """
+
+    def __init__(self, model, fallback: ExtractiveAnswerer, contact: str = "") -> None:  # noqa: ANN001
+        self._model = model
+        self._fallback = fallback
+        self._contact = contact
+
+    def answer(self, question: Question, hits: Sequence[Hit], outside: Hit | None = None) -> Answer:
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        if question.listing:  # a dated list is built from metadata: nothing for a model to add
+            return self._fallback.answer(question, hits, outside)
+        pool = ([outside] if outside is not None else []) + list(hits[:5])
+        refs = [_source_ref(n, hit, question.now, hit.text[:300]) for n, hit in enumerate(pool, start=1)]
+        passages = "\n\n".join(
+            f"[{ref.n}] {ref.title}" + (f" ({status_phrase(ref, 'en')})" if ref.status else "") + f"\n{hit.text}"
+            for ref, hit in zip(refs, pool)
+        )
+        system = _PROMPT.format(today=question.now.date().isoformat(), passages=passages,
+                                language_name=_LANGUAGE_NAMES.get(question.language, "the question's language"))
+        t = texts(question.language)
+        try:
+            reply = self._model.invoke([SystemMessage(system), HumanMessage(question.text)])
+            content = reply.content if isinstance(reply.content, str) else str(reply.content)
+        except Exception:  # noqa: BLE001 - any provider failure: answer anyway, offline
+            logger.exception("chat model failed; answering extractively")
+            return self._with_note(question, hits, outside, t["llm_failed"])
+        content = content.strip()
+        if content.startswith("NO_ANSWER"):
+            return abstain(question, self._contact)
+        cited = [int(n) for n in _CITATION.findall(content)]
+        if not cited or any(n < 1 or n > len(refs) for n in cited):
+            logger.warning("chat model answer rejected: citations=%s passages=%d", cited, len(refs))
+            return self._with_note(question, hits, outside, t["llm_unchecked"])
+        # Renumber in order of first citation, and list only the cited passages.
+        order: dict[int, int] = {}
+        for n in cited:
+            order.setdefault(n, len(order) + 1)
+        text = _CITATION.sub(lambda m: f"[{order[int(m.group(1))]}]", content)
+        sources = []
+        for old, new in order.items():
+            ref = refs[old - 1]
+            ref.n = new
+            sources.append(ref)
+        return Answer(text, question.language, sources)
+
+    def _with_note(self, question: Question, hits: Sequence[Hit], outside: Hit | None, note: str) -> Answer:
+        answer = self._fallback.answer(question, hits, outside)
+        answer.text = f"{answer.text}\n{note}"
+        answer.note = note
+        return answer

@@ -1,0 +1,299 @@
+"""Finds the passages that answer a question: dense search in Chroma fused with BM25 keywords,
+filtered by the asker's role and by the time the question is about, a few chunks per source at most.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from knowledge.embedding import Embedder
+from knowledge.models import AUDIENCES, MetadataValue, audience_rank
+from knowledge.store import KnowledgeStore
+from knowledge.when import TimeScope
+
+logger = logging.getLogger(__name__)
+
+_STOPWORDS = frozenset(
+    """a an the of and or to for in on at by with from is are was were be been it its this that these those
+    what which who whom how when where why do does did can could should would will shall may might must i we
+    you they he she my our your their me us there here any some all about into as if not no so than then
+    le la les l un une des du de d et ou a au aux en dans sur par pour avec sans ce cet cette ces qui que
+    qu quoi quel quelle quels quelles comment quand ou est sont etre ete a ont avoir fait faire je tu il
+    elle on nous vous ils elles mon ma mes ton ta tes son sa ses notre nos votre vos leur leurs ne pas plus
+    se s y c j m n t peut peuvent dois doit faut il y""".split()
+)
+_TOKEN = re.compile(r"[a-z0-9]+(?:[-_.][a-z0-9]+)*")
+RRF_K = 60
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: 'Éligibilité' -> 'eligibilite'."""
+    return unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()
+
+
+def _stem(word: str) -> str:
+    # Light plural folding, enough for FR/EN keyword matching (appels/appel, calls/call, aides/aide).
+    if len(word) > 3 and word.endswith(("s", "x")) and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def keywords(text: str) -> list[str]:
+    """Keyword tokens: folded, stop words dropped, identifiers kept whole and in parts.
+
+    >>> keywords("Appels HORIZON-HLTH-2025-01 ouverts ?")
+    ['appel', 'horizon-hlth-2025-01', 'horizon', 'hlth', '2025', '01', 'ouvert']
+    """
+    out: list[str] = []
+    for token in _TOKEN.findall(fold(text)):
+        parts = re.split(r"[-_.]", token)
+        if len(parts) > 1:
+            out.append(token)
+            out.extend(p for p in parts if p and p not in _STOPWORDS)
+        elif token not in _STOPWORDS and (len(token) > 1 or token.isdigit()):
+            out.append(_stem(token))
+    return out
+
+
+def allowed_audiences(role: str) -> list[str]:
+    """A role sees its own audience and those below it: staff see everything, the public only public."""
+    if role not in AUDIENCES:
+        raise ValueError(f"unknown role {role!r}: one of {', '.join(AUDIENCES)}")
+    return [a for a in AUDIENCES if audience_rank(a) <= audience_rank(role)]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a search may return."""
+
+    role: str = "member"
+    kinds: tuple[str, ...] = ()
+    scope: TimeScope = field(default_factory=TimeScope)
+    now: datetime | None = None
+
+    def time_clauses(self) -> list[dict]:
+        """Chroma `where` clauses for the time window (only when the scope names a kind)."""
+        scope, now = self.scope, self.now
+        if scope.kind is None or now is None:
+            return []
+        clauses: list[dict] = []
+        now_ts = int(now.timestamp())
+        if scope.kind == "event":
+            if scope.upcoming_only:
+                clauses.append({"end_ts": {"$gte": now_ts}})
+            if scope.past_only:
+                clauses.append({"end_ts": {"$lt": now_ts}})
+            if scope.end is not None:
+                clauses.append({"start_ts": {"$lt": int(scope.end.timestamp())}})
+            if scope.start is not None:
+                clauses.append({"end_ts": {"$gte": int(scope.start.timestamp())}})
+        else:
+            if scope.upcoming_only:
+                clauses.append({"deadline_ts": {"$gte": now_ts}})
+            if scope.end is not None:
+                clauses.append({"deadline_ts": {"$lt": int(scope.end.timestamp())}})
+            if scope.start is not None:
+                clauses.append({"deadline_ts": {"$gte": int(scope.start.timestamp())}})
+        return clauses
+
+    def where(self, *, with_time: bool = True) -> dict:
+        clauses: list[dict] = [{"audience": {"$in": allowed_audiences(self.role)}}]
+        kinds = self.kinds or ((self.scope.kind,) if self.scope.kind and self.time_clauses() else ())
+        if kinds:
+            clauses.append({"kind": {"$in": list(kinds)}})
+        if with_time:
+            clauses.extend(self.time_clauses())
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def matches(meta: dict[str, MetadataValue], where: dict) -> bool:
+    """Evaluate a Chroma `where` filter (the subset we build) on one chunk's metadata."""
+    if "$and" in where:
+        return all(matches(meta, clause) for clause in where["$and"])
+    [(key, condition)] = where.items()
+    value = meta.get(key)
+    [(op, operand)] = condition.items() if isinstance(condition, dict) else [("$eq", condition)]
+    if op == "$in":
+        return value in operand
+    if op == "$eq":
+        return value == operand
+    if value is None:
+        return False
+    return {"$gte": value >= operand, "$lt": value < operand, "$gt": value > operand, "$lte": value <= operand}[op]
+
+
+@dataclass
+class Hit:
+    """One retrieved chunk with its scores."""
+
+    id: str
+    text: str
+    metadata: dict[str, MetadataValue]
+    score: float = 0.0  # fused (reciprocal rank fusion)
+    dense: float = 0.0  # cosine similarity, 0..1
+    keyword: float = 0.0  # BM25 score
+    coverage: float = 0.0  # share of the question's keywords found in the chunk
+    in_window: bool = True  # False: outside the asked time window (shown as past/closed)
+
+    @property
+    def source_key(self) -> str:
+        """What the per-source cap counts: a document, or one event series / one call of a table."""
+        source = str(self.metadata.get("source_id", self.id.rsplit(":", 1)[0]))
+        if self.metadata.get("kind") in {"event", "funding_call"}:
+            return f"{source}#{self.metadata.get('title', '')}"
+        return source
+
+    @property
+    def record_key(self) -> str:
+        return f"{self.source_key}#{self.metadata.get('record_index', 0)}"
+
+
+class _KeywordIndex:
+    """BM25 over every chunk's title, heading and text; rebuilt when the store changes."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.texts: list[str] = []
+        self.metadatas: list[dict] = []
+        self.tokens: list[set[str]] = []
+        self.bm25 = None
+
+    def build(self, ids: Sequence[str], documents: Sequence[str], metadatas: Sequence[dict]) -> None:
+        import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets itself to DEBUG when imported
+
+        self.ids, self.texts, self.metadatas = list(ids), list(documents), list(metadatas)
+        corpus = [keywords(f"{m.get('title', '')} {m.get('heading', '')} {m.get('reference', '')} {d}")
+                  for d, m in zip(documents, metadatas)]
+        self.tokens = [set(c) for c in corpus]
+        self.bm25 = None
+        if ids:
+            self.bm25 = bm25s.BM25()
+            self.bm25.index([c or ["__empty__"] for c in corpus], show_progress=False)
+
+    def search(self, query_tokens: list[str], where: dict, k: int) -> list[tuple[int, float]]:
+        if self.bm25 is None or not query_tokens:
+            return []
+        mask = np.array([1.0 if matches(m, where) else 0.0 for m in self.metadatas], dtype=np.float32)
+        if not mask.any():
+            return []
+        k = min(k, len(self.ids))
+        docs, scores = self.bm25.retrieve([query_tokens], k=k, show_progress=False, weight_mask=mask)
+        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+
+
+class Retriever:
+    """Hybrid search over the knowledge store.
+
+    >>> hits = retriever.search("Quels appels sont ouverts ?", Filters(role="member", now=now))  # doctest: +SKIP
+    """
+
+    def __init__(self, store: KnowledgeStore, embedder: Embedder, *, max_per_source: int = 2,
+                 candidates: int = 40) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._max_per_source = max_per_source
+        self._candidates = candidates
+        self._keywords = _KeywordIndex()
+        self._generation: object = None
+        self._lock = threading.Lock()
+
+    def refresh(self) -> None:
+        """Rebuild the keyword index if the store changed since the last build (cheap when it has not)."""
+        generation = (self._store.count(), self._store.last_run().get("finished_at"))
+        with self._lock:
+            if generation == self._generation:
+                return
+            got = self._store.collection.get(include=["documents", "metadatas"])
+            self._keywords.build(got["ids"], got["documents"] or [], got["metadatas"] or [])
+            self._generation = generation
+            logger.info("keyword index rebuilt chunks=%d", len(got["ids"]))
+
+    def search(self, question: str, filters: Filters, k: int = 5) -> list[Hit]:
+        """Best chunks for the question, at most `max_per_source` per source, best first."""
+        self.refresh()
+        vector = self._embedder.encode_queries([question])[0]
+        return self._fuse(question, vector, filters.where(), k, prefer_kind=filters.scope.kind)
+
+    def named_outside_window(self, question: str, filters: Filters, in_window: Sequence[Hit]) -> Hit | None:
+        """The event or call a question names when it falls outside the asked window ("is X still open?").
+
+        It is the best match once the time window is lifted, and it matches the question better than
+        anything inside the window (by its title, or by both keywords and meaning).
+        """
+        if not filters.time_clauses():
+            return None
+        vector = self._embedder.encode_queries([question])[0]
+        best = self._fuse(question, vector, filters.where(with_time=False), 1)
+        if not best or matches(best[0].metadata, filters.where()):
+            return None
+        hit = best[0]
+        asked = set(keywords(question))
+        title_words = set(keywords(str(hit.metadata.get("title", ""))))
+        named_by_title = bool(title_words) and len(title_words & asked) / len(title_words) >= 0.5
+        best_coverage = max((h.coverage for h in in_window), default=0.0)
+        best_dense = max((h.dense for h in in_window), default=0.0)
+        if named_by_title or (hit.coverage >= 0.4 and hit.coverage > best_coverage and hit.dense >= best_dense):
+            hit.in_window = False
+            return hit
+        return None
+
+    def _fuse(self, question: str, vector: np.ndarray, where: dict, k: int, prefer_kind: str | None = None) -> list[Hit]:
+        collection = self._store.collection
+        total = collection.count()
+        if total == 0:
+            return []
+        hits: dict[str, Hit] = {}
+        try:
+            got = collection.query(query_embeddings=[vector.tolist()], n_results=min(self._candidates, total),
+                                   where=where, include=["documents", "metadatas", "distances"])
+        except Exception:  # noqa: BLE001 - an empty filter result raises in some Chroma versions
+            logger.exception("dense search failed where=%s", where)
+            got = {"ids": [[]], "documents": [[]], "metadatas": [[]], "distances": [[]]}
+        for rank, (cid, doc, meta, dist) in enumerate(
+            zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
+        ):
+            hit = hits.setdefault(cid, Hit(cid, doc, dict(meta)))
+            hit.dense = max(0.0, 1.0 - float(dist))
+            hit.score += 1.0 / (RRF_K + rank)
+        query_tokens = keywords(question)
+        index = self._keywords
+        position = {cid: i for i, cid in enumerate(index.ids)}
+        for rank, (doc_index, score) in enumerate(index.search(query_tokens, where, self._candidates)):
+            cid = index.ids[doc_index]
+            hit = hits.setdefault(cid, Hit(cid, index.texts[doc_index], dict(index.metadatas[doc_index])))
+            hit.keyword = score
+            hit.score += 1.0 / (RRF_K + rank)
+        asked = set(query_tokens)
+        missing_dense = [h for h in hits.values() if h.dense == 0.0]
+        if missing_dense:  # keyword-only hits: compute their cosine from stored vectors
+            stored = collection.get(ids=[h.id for h in missing_dense], include=["embeddings"])
+            for cid, emb in zip(stored["ids"], stored["embeddings"]):
+                hits[cid].dense = max(0.0, float(np.dot(np.asarray(emb, dtype=np.float32), vector)))
+        for hit in hits.values():
+            tokens = index.tokens[position[hit.id]] if hit.id in position else set(keywords(hit.text))
+            hit.coverage = len(asked & tokens) / len(asked) if asked else 0.0
+        if prefer_kind:  # "when was the X day?": an event is the likelier answer than a guide naming it
+            for hit in hits.values():
+                if hit.metadata.get("kind") == prefer_kind:
+                    hit.score *= 1.25
+        ranked = sorted(hits.values(), key=lambda h: h.score, reverse=True)
+        per_source: dict[str, int] = {}
+        out: list[Hit] = []
+        for hit in ranked:
+            if per_source.get(hit.source_key, 0) >= self._max_per_source:
+                continue
+            per_source[hit.source_key] = per_source.get(hit.source_key, 0) + 1
+            out.append(hit)
+            if len(out) == k:
+                break
+        return out
