@@ -6,6 +6,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -190,21 +191,34 @@ class Ingestor:
         report: IngestReport,
         notify: ProgressCallback,
     ) -> None:
+        """Embed group after group of sources; a writer thread stores one group while the next is embedded."""
         total = sum(len(p.chunks) for p in pending)
-        done = 0
-        group: list[_Pending] = []
-        group_texts = 0
+        progress = {"done": 0}
+        groups: list[list[_Pending]] = [[]]
+        texts_in_group = 0
         for item in pending:
+            groups[-1].append(item)
+            texts_in_group += len(item.chunks)
+            if texts_in_group >= _GROUP_TEXTS:
+                groups.append([])
+                texts_in_group = 0
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-writer") as writer:
+            writing: Future | None = None
+            for group in groups:
+                if not group:
+                    continue
+                writes = self._embed_group(group, fingerprints, now, report, notify, progress, total)
+                if writing is not None:
+                    writing.result()  # surface a write error, and keep at most one group in flight
+                writing = writer.submit(self._store.write_sources, writes)
+            if writing is not None:
+                writing.result()
+
+    def _embed_group(self, group, fingerprints, now, report, notify, progress, total):  # noqa: ANN001, ANN201
+        """Embed what a group of sources needs (reusing stored vectors by content hash); return its writes."""
+        for item in group:
             if not item.is_new:
                 item.vectors = self._store.embeddings_by_hash(item.source.source_id)
-            group.append(item)
-            group_texts += sum(1 for c in item.chunks if c.metadata["content_hash"] not in item.vectors)
-            if group_texts >= _GROUP_TEXTS:
-                done = self._flush(group, fingerprints, now, report, notify, done, total)
-                group, group_texts = [], 0
-        self._flush(group, fingerprints, now, report, notify, done, total)
-
-    def _flush(self, group, fingerprints, now, report, notify, done, total) -> int:  # noqa: ANN001
         texts: dict[str, str] = {}
         for item in group:
             for chunk in item.chunks:
@@ -216,12 +230,12 @@ class Ingestor:
         batch = max(1, self._settings.embed_batch)
         for start in range(0, len(keys), batch):
             part = keys[start : start + batch]
-            vectors = self._embedder.encode_passages([texts[k] for k in part])
-            computed.update(zip(part, vectors.tolist()))
-            done += len(part)
-            notify("embedding", done, total)
+            computed.update(zip(part, self._embedder.encode_passages([texts[k] for k in part]).tolist()))
+            progress["done"] += len(part)
+            notify("embedding", min(progress["done"], total), total)
         report.chunks_embedded += len(keys)
         stamp = now.isoformat(timespec="seconds")
+        writes = []
         for item in group:
             vectors = []
             for chunk in item.chunks:
@@ -241,8 +255,8 @@ class Ingestor:
                 ingested_at=stamp,
                 problems=tuple(item.problems),
             )
-            self._store.write_source(state, item.chunks, vectors)
-        done += sum(1 for item in group for c in item.chunks if str(c.metadata["content_hash"]) in item.vectors)
-        if group:
-            notify("embedding", min(done, total), total)
-        return done
+            writes.append((state, item.chunks, vectors))
+        progress["done"] = min(total, progress["done"] + sum(
+            1 for item in group for c in item.chunks if str(c.metadata["content_hash"]) in item.vectors))
+        notify("embedding", progress["done"], total)
+        return writes

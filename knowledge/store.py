@@ -169,32 +169,46 @@ class KnowledgeStore:
             for meta, vector in zip(got["metadatas"] or [], vectors)
         }
 
-    def write_source(self, state: SourceState, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
-        """Replace a source's chunks. The manifest entry is written last: a run interrupted before it
-        leaves the old fingerprint, so the next run redoes this source (ids are stable: no duplicates)."""
-        for start in range(0, len(chunks), _WRITE_BATCH):
-            batch = chunks[start : start + _WRITE_BATCH]
-            self._chunks.upsert(
-                ids=[c.id for c in batch],
-                embeddings=[list(e) for e in embeddings[start : start + _WRITE_BATCH]],
-                documents=[c.text for c in batch],
-                metadatas=[{**c.metadata, "root": state.root} for c in batch],
-            )
-        keep = {c.id for c in chunks}
-        stale = [i for i in self._chunks.get(where={"source_id": state.source_id}, include=[])["ids"] if i not in keep]
+    def write_sources(
+        self, items: Sequence[tuple[SourceState, Sequence[Chunk], Sequence[Sequence[float]]]]
+    ) -> None:
+        """Replace the chunks of several sources in a few batched calls.
+
+        Manifest entries are written last: a run interrupted before them leaves the old fingerprints,
+        so the next run redoes these sources (chunk ids are stable: no duplicates).
+        """
+        if not items:
+            return
+        ids: list[str] = []
+        vectors: list[list[float]] = []
+        documents: list[str] = []
+        metadatas: list[dict[str, MetadataValue]] = []
+        for state, chunks, embeddings in items:
+            for chunk, vector in zip(chunks, embeddings):
+                ids.append(chunk.id)
+                vectors.append(list(vector))
+                documents.append(chunk.text)
+                metadatas.append({**chunk.metadata, "root": state.root})
+        for start in range(0, len(ids), _WRITE_BATCH):
+            end = start + _WRITE_BATCH
+            self._chunks.upsert(ids=ids[start:end], embeddings=vectors[start:end],
+                                documents=documents[start:end], metadatas=metadatas[start:end])
+        keep = set(ids)
+        source_ids = [state.source_id for state, _, _ in items]
+        existing = self._chunks.get(where={"source_id": {"$in": source_ids}}, include=[])["ids"]
+        stale = [i for i in existing if i not in keep]
         if stale:
             self._chunks.delete(ids=stale)
-        self._put_manifest(
-            state.source_id,
-            {
-                "root": state.root,
-                "path": state.path,
-                "fingerprint": state.fingerprint,
-                "chunks": len(chunks),
-                "title": state.title,
-                "ingested_at": state.ingested_at,
-                "problems": json.dumps(list(state.problems), ensure_ascii=False),
-            },
+        self._sources.upsert(
+            ids=source_ids,
+            embeddings=[[1.0]] * len(items),  # the manifest is never searched; Chroma wants a vector
+            documents=source_ids,
+            metadatas=[
+                {"root": state.root, "path": state.path, "fingerprint": state.fingerprint, "chunks": len(chunks),
+                 "title": state.title, "ingested_at": state.ingested_at,
+                 "problems": json.dumps(list(state.problems), ensure_ascii=False)}
+                for state, chunks, _ in items
+            ],
         )
 
     def remove_source(self, source_id: str) -> None:

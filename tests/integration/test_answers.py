@@ -1,0 +1,110 @@
+"""What members get back: the right sources across languages, dates understood, audiences kept, honest
+abstention, follow-ups. Real Chroma, the real default embedding model, extractive answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from bot.conversation import Incoming, Turn
+from tests.conftest import PARIS
+from tests.integration.conftest import TODAY
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+
+def ask(services, text: str, role: str = "member", now: datetime = TODAY, history=()):
+    return services.concierge.answer(Incoming(text, role=role, now=now, history=tuple(history)))
+
+
+def test_an_english_call_asked_about_in_french(services):
+    reply = ask(services, "Quelle est la date limite de l'EIC Accelerator ?")
+    assert reply.language == "fr" and not reply.abstained
+    assert reply.sources[0].title == "EIC Accelerator"
+    assert "2027-03-04" in reply.answer
+    assert reply.answer.startswith("Voici"), "framed in the member's language"
+
+
+def test_a_french_document_asked_about_in_english(services):
+    reply = ask(services, "How much is the yearly membership fee for an SME?")
+    assert reply.language == "en" and not reply.abstained
+    assert reply.sources[0].url == "https://kb.test/adhesion"
+    assert "900 EUR" in reply.answer
+
+
+def test_open_calls_leave_out_the_closed_one(services):
+    reply = ask(services, "Quels appels à projets sont ouverts ?")
+    titles = [s.title for s in reply.sources]
+    assert set(titles) == {"EIC Accelerator", "Appel à projets Innov'Santé 2027"}
+    assert titles == ["Appel à projets Innov'Santé 2027", "EIC Accelerator"], "listed by deadline"
+    assert "ouvert jusqu'au 2027-01-29" in reply.answer
+
+
+def test_calls_closing_before_a_month(services):
+    reply = ask(services, "Which funding calls close before February?")
+    assert [s.title for s in reply.sources] == ["Appel à projets Innov'Santé 2027"]
+
+
+def test_asking_whether_a_closed_call_is_open_says_it_is_closed(services):
+    reply = ask(services, "Is the feasibility aid for medtech projects still open?")
+    assert reply.sources[0].title == "Feasibility aid for medtech projects"
+    assert reply.sources[0].status == "closed"
+    assert "closed on 2026-10-31" in reply.answer
+
+
+def test_upcoming_events_leave_out_past_ones(services):
+    reply = ask(services, "What are the upcoming events?")
+    assert [s.title for s in reply.sources] == ["Atelier IA en santé", "Webinar on MDR clinical evaluation"]
+    assert "2026-12-10 14:00" in reply.answer
+
+
+def test_next_week_resolves_against_today(services):
+    reply = ask(services, "Y a-t-il des événements la semaine prochaine ?", now=datetime(2026, 12, 3, 9, tzinfo=PARIS))
+    assert [s.title for s in reply.sources] == ["Atelier IA en santé"]
+
+
+def test_a_past_event_is_said_to_be_past(services):
+    reply = ask(services, "When was the Journée du financement de l'innovation?")
+    assert reply.language == "en"
+    assert reply.sources[0].title == "Journée du financement de l'innovation"
+    assert "took place on 2026-10-15" in reply.answer
+
+
+def test_staff_documents_never_reach_members(services):
+    question = "What is the internal escalation procedure for invoices?"
+    for role in ("public", "member"):
+        reply = ask(services, question, role=role)
+        assert all(s.url != "https://kb.test/internal" for s in reply.sources)
+        assert "account manager" not in reply.answer
+    staff = ask(services, question, role="staff")
+    assert staff.sources[0].url == "https://kb.test/internal"
+    assert "account manager" in staff.answer
+
+
+@pytest.mark.parametrize(
+    "question, language, contact",
+    [
+        ("What is the capital of Australia?", "en", "the cluster team (team@kb.test)"),
+        ("Quelle est la recette de la tarte tatin ?", "fr", "l'équipe du cluster (team@kb.test)"),
+    ],
+)
+def test_unanswerable_questions_get_an_honest_answer_and_a_contact(services, question, language, contact):
+    reply = ask(services, question)
+    assert reply.abstained and reply.sources == []
+    assert reply.language == language and contact in reply.answer
+
+
+def test_a_follow_up_uses_the_earlier_question(services):
+    history = [Turn("user", "Tell me about the EIC Accelerator"), Turn("assistant", "...")]
+    reply = ask(services, "and the deadline?", history=history)
+    assert reply.sources[0].title == "EIC Accelerator"
+    assert "2027-03-04" in reply.answer
+
+
+def test_procedures_are_quoted_in_order(services):
+    reply = ask(services, "How do I apply for the accreditation programme?")
+    answer = reply.answer
+    assert answer.index("Fill in the application form") < answer.index("Book a preparation call") < answer.index(
+        "Present the project")
+    assert all(f"[{s.n}]" in answer for s in reply.sources), "every source listed is cited"

@@ -1,0 +1,54 @@
+"""Questions' time words resolve against today's date, in French and English."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from knowledge.when import parse_time_scope, topical_words
+from knowledge.retrieval import keywords
+from tests.conftest import PARIS
+
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=PARIS)  # a Sunday
+
+
+def day(scope_value: datetime | None) -> str | None:
+    return scope_value.date().isoformat() if scope_value else None
+
+
+@pytest.mark.parametrize(
+    "question, kind, start, end, upcoming",
+    [
+        ("Which funding calls for medtech SMEs close before March?", "funding_call", None, "2027-03-01", True),
+        ("Quels appels à projets clôturent avant fin mars 2027 ?", "funding_call", None, "2027-04-01", True),
+        ("Quels appels à projets sont ouverts ?", "funding_call", None, None, True),
+        ("Quand a lieu le prochain atelier IA en santé ?", "event", None, None, True),
+        ("upcoming events", "event", None, None, True),
+        ("Quels événements ce mois-ci ?", "event", "2026-11-01", "2026-12-01", True),
+        ("Des ateliers la semaine prochaine ?", "event", "2026-11-23", "2026-11-30", True),
+        ("Any workshops next month?", "event", "2026-12-01", "2027-01-01", True),
+        ("events in January", "event", "2027-01-01", "2027-02-01", False),
+        ("Y a-t-il des webinaires en novembre ?", "event", "2026-11-01", "2026-12-01", True),
+        ("How do I apply for the accreditation programme?", None, None, None, False),
+        ("What is the last day to apply for i-Nov?", None, None, None, False),
+    ],
+)
+def test_time_scope(question, kind, start, end, upcoming):
+    scope = parse_time_scope(question, NOW)
+    assert (scope.kind, day(scope.start), day(scope.end), scope.upcoming_only) == (kind, start, end, upcoming)
+
+
+def test_past_events_are_asked_for_explicitly():
+    scope = parse_time_scope("What were the previous events?", NOW)
+    assert (scope.kind, scope.past_only, scope.upcoming_only) == ("event", True, False)
+
+
+def test_a_month_already_gone_this_year_means_next_year():
+    assert day(parse_time_scope("Calls closing before February", NOW).end) == "2027-02-01"
+    assert day(parse_time_scope("Calls closing before December", NOW).end) == "2026-12-01"
+
+
+def test_topic_words_leave_out_kind_and_time_words():
+    assert topical_words(keywords("Quand a lieu le prochain atelier IA en santé ?")) == {"ia", "sante"}
+    assert topical_words(keywords("upcoming events this month")) == set()
