@@ -63,6 +63,18 @@ def keywords(text: str) -> list[str]:
     return out
 
 
+_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][\w'’-]*|\w*\d[\w-]*)")
+
+
+def names(question: str) -> set[str]:
+    """Keywords of the question's names: capitalised words past the first, acronyms, identifiers.
+
+    >>> sorted(names("Quelle est la date limite de l'EIC Accelerator ?"))
+    ['accelerator', 'eic']
+    """
+    return {k for match in _NAME.findall(question.strip()) for k in keywords(match)}
+
+
 def allowed_audiences(role: str) -> list[str]:
     """A role sees its own audience and those below it: staff see everything, the public only public."""
     if role not in AUDIENCES:
@@ -180,6 +192,11 @@ class _KeywordIndex:
             self.bm25 = bm25s.BM25()
             self.bm25.index([c or ["__empty__"] for c in corpus], show_progress=False)
 
+    def rare(self, words: set[str], max_share: float = 0.05) -> set[str]:
+        """The words found in at most `max_share` of the chunks: names that single passages out."""
+        limit = max(1, int(max_share * len(self.tokens)))
+        return {w for w in words if 0 < sum(1 for t in self.tokens if w in t) <= limit}
+
     def search(self, query_tokens: list[str], where: dict, k: int) -> list[tuple[int, float]]:
         if self.bm25 is None or not query_tokens:
             return []
@@ -198,11 +215,13 @@ class Retriever:
     """
 
     def __init__(self, store: KnowledgeStore, embedder: Embedder, *, max_per_source: int = 2,
-                 candidates: int = 40) -> None:
+                 candidates: int = 40, foreign_keyword_weight: float = 0.25) -> None:
         self._store = store
         self._embedder = embedder
         self._max_per_source = max_per_source
         self._candidates = candidates
+        # BM25 over passages in another language than the question mostly matches names and noise.
+        self._foreign_keyword_weight = foreign_keyword_weight
         self._keywords = _KeywordIndex()
         self._generation: object = None
         self._lock = threading.Lock()
@@ -218,11 +237,11 @@ class Retriever:
             self._generation = generation
             logger.info("keyword index rebuilt chunks=%d", len(got["ids"]))
 
-    def search(self, question: str, filters: Filters, k: int = 5) -> list[Hit]:
+    def search(self, question: str, filters: Filters, k: int = 5, language: str | None = None) -> list[Hit]:
         """Best chunks for the question, at most `max_per_source` per source, best first."""
         self.refresh()
         vector = self._embedder.encode_queries([question])[0]
-        return self._fuse(question, vector, filters.where(), k, prefer_kind=filters.scope.kind)
+        return self._fuse(question, vector, filters.where(), k, prefer_kind=filters.scope.kind, language=language)
 
     def named_outside_window(self, question: str, filters: Filters, in_window: Sequence[Hit]) -> Hit | None:
         """The event or call a question names when it falls outside the asked window ("is X still open?").
@@ -247,7 +266,8 @@ class Retriever:
             return hit
         return None
 
-    def _fuse(self, question: str, vector: np.ndarray, where: dict, k: int, prefer_kind: str | None = None) -> list[Hit]:
+    def _fuse(self, question: str, vector: np.ndarray, where: dict, k: int, prefer_kind: str | None = None,
+              language: str | None = None) -> list[Hit]:
         collection = self._store.collection
         total = collection.count()
         if total == 0:
@@ -267,12 +287,20 @@ class Retriever:
             hit.score += 1.0 / (RRF_K + rank)
         query_tokens = keywords(question)
         index = self._keywords
+        asked_names = index.rare(names(question))
         position = {cid: i for i, cid in enumerate(index.ids)}
         for rank, (doc_index, score) in enumerate(index.search(query_tokens, where, self._candidates)):
             cid = index.ids[doc_index]
             hit = hits.setdefault(cid, Hit(cid, index.texts[doc_index], dict(index.metadatas[doc_index])))
             hit.keyword = score
-            hit.score += 1.0 / (RRF_K + rank)
+            # Keyword matches count fully when they carry the question's names (in any language), or when
+            # the question names nothing and the passage is in its language; otherwise they are weak evidence.
+            tokens = index.tokens[doc_index]
+            if asked_names:
+                strong = bool(asked_names & tokens)
+            else:
+                strong = not language or hit.metadata.get("language") in ("", None, language)
+            hit.score += (1.0 if strong else self._foreign_keyword_weight) / (RRF_K + rank)
         asked = set(query_tokens)
         missing_dense = [h for h in hits.values() if h.dense == 0.0]
         if missing_dense:  # keyword-only hits: compute their cosine from stored vectors

@@ -27,7 +27,7 @@ def test_an_english_call_asked_about_in_french(services):
 
 
 def test_a_french_document_asked_about_in_english(services):
-    reply = ask(services, "How much is the yearly membership fee for an SME?")
+    reply = ask(services, "How much does it cost to become a member of the cluster?")
     assert reply.language == "en" and not reply.abstained
     assert reply.sources[0].url == "https://kb.test/adhesion"
     assert "900 EUR" in reply.answer
