@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from knowledge.answering import Answer, Answerer, ExtractiveAnswerer, Question, SourceRef, abstain
+from knowledge.answering import Answerer, Question, SourceRef, abstain
 from knowledge.language import detect_language
 from knowledge.retrieval import Filters, Hit, Retriever, keywords
 from knowledge.when import parse_time_scope
@@ -133,4 +133,4 @@ class Concierge:
         return text
 
 
-__all__ = ["Answer", "Concierge", "ExtractiveAnswerer", "Incoming", "Reply", "Turn"]
+__all__ = ["Concierge", "Incoming", "Reply", "Turn"]

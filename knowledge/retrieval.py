@@ -153,7 +153,6 @@ class Hit:
     dense: float = 0.0  # cosine similarity, 0..1
     keyword: float = 0.0  # BM25 score
     coverage: float = 0.0  # share of the question's keywords found in the chunk
-    in_window: bool = True  # False: outside the asked time window (shown as past/closed)
 
     @property
     def source_key(self) -> str:
@@ -262,7 +261,6 @@ class Retriever:
         best_coverage = max((h.coverage for h in in_window), default=0.0)
         best_dense = max((h.dense for h in in_window), default=0.0)
         if named_by_title or (hit.coverage >= 0.4 and hit.coverage > best_coverage and hit.dense >= best_dense):
-            hit.in_window = False
             return hit
         return None
 

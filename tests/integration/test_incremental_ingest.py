@@ -186,3 +186,12 @@ def test_index_built_with_another_model_is_refused_with_advice(settings, store, 
         open_store(settings.store_path, None, settings.collection, "another-model", 64)
     rebuilt = open_store(settings.store_path, None, settings.collection, "another-model", 64, rebuild=True)
     assert rebuilt.count() == 0 and rebuilt.sources() == {}
+
+
+def test_progress_is_reported_while_reading_and_embedding(ingestor, kb):
+    seen: list[tuple[str, int, int]] = []
+    ingestor.run([kb], progress=lambda stage, done, total: seen.append((stage, done, total)))
+    reading = [s for s in seen if s[0] == "reading"]
+    embedding = [s for s in seen if s[0] == "embedding"]
+    assert reading[-1] == ("reading", 4, 4)
+    assert embedding and embedding[-1][1] == embedding[-1][2] == 5, "ends at all chunks done"

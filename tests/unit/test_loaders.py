@@ -5,11 +5,10 @@ from __future__ import annotations
 import io
 import json
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
-from knowledge.loaders import LoadContext, LoaderError, load
+from knowledge.loaders import LoaderError, load
 from tests.conftest import PARIS
 
 
