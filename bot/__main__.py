@@ -47,6 +47,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="ingest this corpus folder first (repeatable)")
     ev.add_argument("--today", type=_today, help="default date for questions without `today`")
 
+    slack = sub.add_parser("slack", help="run the Slack app (Socket Mode, or HTTP with --http)")
+    slack.add_argument("--http", action="store_true", help="HTTP mode: POST /slack/events (SLACK_SIGNING_SECRET)")
+    slack.add_argument("--port", type=int, default=3000)
+
     chat = sub.add_parser("chat", help="terminal chat")
     chat.add_argument("--role", default="member", choices=["public", "member", "staff"])
     chat.add_argument("--today", type=_today)
@@ -148,7 +152,37 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     if args.command == "chat":
         return run_chat(services, args.role, args.today)
+    from bot.settings import BotSettings
+
+    try:
+        bot_settings = BotSettings()
+        bot_settings.channel_roles()
+    except (ValidationError, ValueError) as exc:
+        print(f"python -m bot: invalid Slack settings: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "slack" or (args.command is None and bot_settings.slack_configured):
+        return run_slack(services, bot_settings, http=getattr(args, "http", False) or (
+            bot_settings.slack_app_token is None), port=getattr(args, "port", 3000))
     return run_chat(services, "member", None)
+
+
+def run_slack(services, settings, *, http: bool, port: int) -> int:  # noqa: ANN001
+    from bot.slack.app import create_app, run_http, run_socket_mode
+    from bot.state import BotState
+
+    if settings.slack_bot_token is None:
+        print("python -m bot slack: set SLACK_BOT_TOKEN (and SLACK_APP_TOKEN, or SLACK_SIGNING_SECRET with --http)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if http and settings.slack_signing_secret is None:
+        print("python -m bot slack --http: set SLACK_SIGNING_SECRET", file=sys.stderr)
+        return EXIT_USAGE
+    app = create_app(services, settings, BotState(settings.state_path))
+    if http:
+        run_http(app, port)
+    else:
+        run_socket_mode(app, settings)
+    return EXIT_OK
 
 
 def main_exit() -> None:

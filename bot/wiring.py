@@ -60,3 +60,7 @@ class Services:
 
     def ingestor(self) -> Ingestor:
         return Ingestor(self.settings, self.store, self.embedder)
+
+    def index_status(self) -> dict[str, object]:
+        """Sources, chunks and the last ingestion, for staff."""
+        return {"sources": len(self.store.sources()), "chunks": self.store.count(), **self.store.last_run()}

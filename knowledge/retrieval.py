@@ -242,6 +242,20 @@ class Retriever:
         vector = self._embedder.encode_queries([question])[0]
         return self._fuse(question, vector, filters.where(), k, prefer_kind=filters.scope.kind, language=language)
 
+    def upcoming(self, kind: str, role: str, now: datetime, limit: int = 5) -> list[dict[str, MetadataValue]]:
+        """The next events (by start) or the calls closing soonest (by deadline) a role may see, one per record."""
+        field_name = "start_ts" if kind == "event" else "deadline_ts"
+        if kind == "event":
+            time_clause = {"end_ts": {"$gte": int(now.timestamp())}}
+        else:
+            time_clause = {"deadline_ts": {"$gte": int(now.timestamp())}}
+        got = self._store.collection.get(where={"$and": [
+            {"kind": kind}, {"audience": {"$in": allowed_audiences(role)}}, time_clause]}, include=["metadatas"])
+        records: dict[tuple, dict] = {}
+        for meta in got["metadatas"] or []:
+            records.setdefault((meta.get("source_id"), meta.get("record_index")), dict(meta))
+        return sorted(records.values(), key=lambda m: int(m.get(field_name, 0)))[:limit]
+
     def named_outside_window(self, question: str, filters: Filters, in_window: Sequence[Hit]) -> Hit | None:
         """The event or call a question names when it falls outside the asked window ("is X still open?").
 

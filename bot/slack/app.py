@@ -1,0 +1,320 @@
+"""The Slack app: translates Slack events into questions for the conversation core, and replies back.
+
+`create_app` builds a slack-bolt `App`; `run_socket_mode` and `run_http` start it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+from slack_bolt import Ack, App, Assistant, BoltResponse, Respond, Say, SetStatus, SetSuggestedPrompts
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.conversation import Incoming, Reply
+from bot.settings import BotSettings
+from bot.slack import render
+from bot.state import BotState
+from bot.wiring import Services
+
+logger = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+_MENTION = re.compile(r"<@[A-Z0-9]+>")
+_CACHE_SECONDS = 300
+APOLOGY = {
+    "en": "Sorry, something went wrong while answering. The team has been notified; please try again later.",
+    "fr": "Désolé, une erreur est survenue pendant la réponse. L'équipe est prévenue ; merci de réessayer plus tard.",
+}
+SUGGESTED_PROMPTS = [
+    {"title": "Open funding calls", "message": "Which funding calls are still open?"},
+    {"title": "Prochains événements", "message": "Quels sont les prochains événements du cluster ?"},
+    {"title": "Accreditation", "message": "How do I apply for the accreditation programme?"},
+    {"title": "Adhésion", "message": "Combien coûte l'adhésion au cluster ?"},
+]
+
+
+class Roles:
+    """Who may see what: staff by user ID or user group, channels by configuration or sharing."""
+
+    def __init__(self, settings: BotSettings, client: WebClient) -> None:
+        self._settings = settings
+        self._client = client
+        self._channel_roles = settings.channel_roles()
+        self._cache: dict[tuple[str, str], tuple[float, object]] = {}
+        self._lock = threading.Lock()
+
+    def _cached(self, key: tuple[str, str], compute):  # noqa: ANN001, ANN202
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit and time.monotonic() - hit[0] < _CACHE_SECONDS:
+                return hit[1]
+        value = compute()
+        with self._lock:
+            self._cache[key] = (time.monotonic(), value)
+        return value
+
+    def is_staff(self, user: str) -> bool:
+        if user in self._settings.slack_staff_users:
+            return True
+        for group in self._settings.slack_staff_groups:
+            def members(group: str = group) -> set[str]:
+                try:
+                    return set(self._client.usergroups_users_list(usergroup=group)["users"])
+                except SlackApiError:
+                    logger.exception("cannot list user group=%s", group)
+                    return set()
+            if user in self._cached(("group", group), members):
+                return True
+        return False
+
+    def _shared(self, channel: str) -> bool:
+        def lookup() -> bool:
+            try:
+                info = self._client.conversations_info(channel=channel)["channel"]
+            except SlackApiError:
+                logger.exception("cannot read channel=%s; treating it as shared", channel)
+                return True  # unknown: assume people from outside may read it
+            return bool(info.get("is_ext_shared") or info.get("is_shared") or info.get("is_org_shared"))
+        return bool(self._cached(("shared", channel), lookup))
+
+    def for_message(self, channel: str, channel_type: str | None, user: str) -> str:
+        """DMs: staff for staff, else member. Channels: public if shared outside, else configured (member)."""
+        if channel_type == "im" or channel.startswith("D"):
+            return "staff" if self.is_staff(user) else "member"
+        if self._shared(channel):
+            return "public"
+        return self._channel_roles.get(channel, "member")
+
+
+class SlackConcierge:
+    """The listeners' logic, separate from bolt's registration so each piece stays small."""
+
+    def __init__(self, services: Services, settings: BotSettings, state: BotState, client: WebClient) -> None:
+        self.services = services
+        self.settings = settings
+        self.state = state
+        self.roles = Roles(settings, client)
+        self._reingest_lock = threading.Lock()
+
+    # --- answering ----------------------------------------------------------------------------------------
+
+    def answer(self, *, text: str, channel: str, thread: str, user: str, role: str) -> tuple[Reply, int]:
+        history = self.state.history(PLATFORM, channel, thread)
+        reply = self.services.concierge.answer(Incoming(_MENTION.sub("", text).strip(), role=role,
+                                                        history=tuple(history)))
+        answer_id = self.state.record_answer(PLATFORM, channel, thread, user, role, reply)
+        return reply, answer_id
+
+    def reply_in_thread(self, client: WebClient, *, text: str, channel: str, thread: str, user: str, role: str,
+                        stream: bool = False) -> None:
+        """Answer a question in its thread; an error becomes a short apology there, never silence."""
+        try:
+            reply, answer_id = self.answer(text=text, channel=channel, thread=thread, user=user, role=role)
+            blocks = render.answer_blocks(reply.answer, reply.sources, reply.language, answer_id)
+            if not (stream and self._stream(client, reply, blocks, channel, thread, user)):
+                client.chat_postMessage(channel=channel, thread_ts=thread, text=render.fallback_text(reply.answer),
+                                        blocks=blocks, unfurl_links=False)
+            self.state.remember_thread(PLATFORM, channel, thread)
+        except Exception:  # noqa: BLE001 - the member gets an apology, staff get the traceback
+            logger.exception("answer failed channel=%s thread=%s", channel, thread)
+            language = "fr" if re.search(r"[éèàçù]|\b(quel|quand|comment|est-ce)\b", text.lower()) else "en"
+            try:
+                client.chat_postMessage(channel=channel, thread_ts=thread, text=APOLOGY[language])
+            except SlackApiError:
+                logger.exception("apology could not be posted channel=%s", channel)
+
+    def _stream(self, client: WebClient, reply: Reply, blocks: list[dict], channel: str, thread: str,
+                user: str) -> bool:
+        """Stream the answer where the workspace supports it; False to fall back to one message."""
+        try:
+            team = client.auth_test().get("team_id")
+            streamer = client.chat_stream(channel=channel, thread_ts=thread, recipient_user_id=user,
+                                          recipient_team_id=team, buffer_size=200)
+            for line in reply.answer.splitlines(keepends=True):
+                streamer.append(markdown_text=line)
+            streamer.stop(blocks=blocks[-2:] if reply.sources else blocks[-1:])
+            return True
+        except SlackApiError as exc:
+            logger.info("streaming unavailable (%s); posting one message", exc.response.get("error"))
+            return False
+
+    # --- staff --------------------------------------------------------------------------------------------
+
+    def reingest(self, respond: Respond) -> None:
+        """Run ingestion of the configured sources once at a time, then post its summary."""
+        if not self._reingest_lock.acquire(blocking=False):
+            respond(text="An ingestion is already running; its summary will follow.", response_type="ephemeral")
+            return
+        try:
+            report = self.services.ingestor().run(self.services.settings.sources)
+            counts = report.as_dict()["counts"]
+            lines = [f"Ingestion done in {report.seconds:.1f} s: {counts['added']} added, {counts['updated']} "
+                     f"updated, {counts['unchanged']} unchanged, {counts['removed']} removed, "
+                     f"{counts['failed']} failed; {report.chunks_embedded} chunks embedded."]
+            lines += [f"• FAILED {f.path}: {f.error}" for f in report.failed[:20]]
+            respond(text="\n".join(lines), response_type="ephemeral")
+        except Exception:  # noqa: BLE001
+            logger.exception("reingest failed")
+            respond(text="The ingestion failed; the details are in the bot's log.", response_type="ephemeral")
+        finally:
+            self._reingest_lock.release()
+
+    def home(self, user: str) -> dict:
+        staff = self.roles.is_staff(user)
+        role = "staff" if staff else "member"
+        now = datetime.now(self.services.tz)
+        retriever = self.services.retriever
+        events = [{"title": m["title"], "url": m["url"], "start": m.get("start", "")}
+                  for m in retriever.upcoming("event", role, now)]
+        calls = [{"title": m["title"], "url": m["url"], "deadline": m.get("deadline", "")}
+                 for m in retriever.upcoming("funding_call", role, now)]
+        status = self.services.index_status() if staff else None
+        gaps = [f"{g.question} ({g.reason}, {g.platform})" for g in self.state.gaps(10)] if staff else []
+        return render.home_view(staff=staff, events=events, calls=calls, status=status, gaps=gaps,
+                                ask_command=self.settings.slack_ask_command)
+
+
+def create_app(services: Services, settings: BotSettings, state: BotState, *,
+               client: WebClient | None = None, token_verification: bool = True) -> App:
+    """The bolt App with every listener. `client` defaults to a WebClient on `SLACK_API_URL`."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    client = client or WebClient(token=token, base_url=settings.slack_api_url)
+    signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    app = App(client=client, signing_secret=signing_secret, token_verification_enabled=token_verification,
+              request_verification_enabled=signing_secret is not None)
+    concierge = SlackConcierge(services, settings, state, client)
+
+    @app.middleware
+    def answer_each_event_once(req, resp, next):  # noqa: ANN001, ANN202, A002
+        """Slack re-sends an event it thinks was missed: acknowledge, do not answer twice."""
+        if req.headers.get("x-slack-retry-num"):
+            logger.info("ignoring Slack retry %s", req.headers.get("x-slack-retry-num"))
+            return BoltResponse(status=200, body="")
+        event_id = req.body.get("event_id") if isinstance(req.body, dict) else None
+        if event_id and not state.first_time(str(event_id)):
+            return BoltResponse(status=200, body="")
+        return next()
+
+    assistant = Assistant()
+
+    @assistant.thread_started
+    def start_assistant_thread(say: Say, set_suggested_prompts: SetSuggestedPrompts) -> None:
+        say("Bonjour ! Ask me about funding calls, events and cluster services — in French or English.")
+        set_suggested_prompts(prompts=SUGGESTED_PROMPTS)
+
+    @assistant.user_message
+    def answer_in_assistant(payload: dict, client: WebClient, set_status: SetStatus) -> None:
+        set_status("is thinking…")
+        concierge.reply_in_thread(client, text=payload.get("text", ""), channel=payload["channel"],
+                                  thread=payload.get("thread_ts") or payload["ts"], user=payload["user"],
+                                  role=concierge.roles.for_message(payload["channel"], "im", payload["user"]),
+                                  stream=True)
+
+    app.use(assistant)
+
+    @app.event("app_mention")
+    def answer_mention(event: dict, client: WebClient) -> None:
+        thread = event.get("thread_ts") or event["ts"]
+        role = concierge.roles.for_message(event["channel"], event.get("channel_type"), event.get("user", ""))
+        concierge.reply_in_thread(client, text=event.get("text", ""), channel=event["channel"], thread=thread,
+                                  user=event.get("user", ""), role=role)
+
+    @app.event("message")
+    def answer_dm_or_follow_up(event: dict, client: WebClient, context: Any) -> None:
+        if event.get("subtype") or event.get("bot_id") or not event.get("text"):
+            return  # edits, joins, bots (including ourselves)
+        if context.bot_user_id and f"<@{context.bot_user_id}>" in event["text"]:
+            return  # a mention: answered by answer_mention
+        channel, user = event["channel"], event.get("user", "")
+        if event.get("channel_type") == "im":
+            thread = event.get("thread_ts") or event["ts"]
+        elif event.get("thread_ts") and state.is_answered_thread(PLATFORM, channel, event["thread_ts"]):
+            thread = event["thread_ts"]  # a follow-up in a thread we answered: no new mention needed
+        else:
+            return
+        role = concierge.roles.for_message(channel, event.get("channel_type"), user)
+        concierge.reply_in_thread(client, text=event["text"], channel=channel, thread=thread, user=user, role=role)
+
+    @app.command(settings.slack_ask_command)
+    def answer_privately(ack: Ack, command: dict, respond: Respond) -> None:
+        ack()
+        question = (command.get("text") or "").strip()
+        if not question:
+            respond(text=f"Usage: {settings.slack_ask_command} your question", response_type="ephemeral")
+            return
+        user = command["user_id"]
+        role = "staff" if concierge.roles.is_staff(user) else concierge.roles.for_message(
+            command["channel_id"], None, user)
+        try:
+            reply, answer_id = concierge.answer(text=question, channel=command["channel_id"],
+                                                thread=f"command:{user}", user=user, role=role)
+            respond(text=render.fallback_text(reply.answer), response_type="ephemeral",
+                    blocks=render.answer_blocks(reply.answer, reply.sources, reply.language, answer_id))
+        except Exception:  # noqa: BLE001
+            logger.exception("slash command answer failed")
+            respond(text=APOLOGY["en"], response_type="ephemeral")
+
+    @app.command(settings.slack_admin_command)
+    def staff_command(ack: Ack, command: dict, respond: Respond) -> None:
+        ack()
+        action = (command.get("text") or "").strip().lower()
+        if not concierge.roles.is_staff(command["user_id"]):
+            respond(text="Sorry, this command is for the cluster team. Ask me anything with "
+                         f"{settings.slack_ask_command}!", response_type="ephemeral")
+            return
+        if action == "reingest":
+            respond(text="Ingestion started…", response_type="ephemeral")
+            concierge.reingest(respond)
+        elif action == "gaps":
+            gaps = state.gaps(20)
+            respond(text="\n".join(f"• {g.question} — {g.reason} ({g.platform})" for g in gaps)
+                    or "No knowledge gap recorded.", response_type="ephemeral")
+        elif action == "status":
+            status = concierge.services.index_status()
+            respond(text=f"{status['sources']} sources, {status['chunks']} chunks; last ingestion "
+                         f"{status.get('finished_at') or 'never'}, {status.get('failed', 0)} failed.",
+                    response_type="ephemeral")
+        else:
+            respond(text=f"Usage: {settings.slack_admin_command} reingest | gaps | status", response_type="ephemeral")
+
+    def record_feedback(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+        ack()
+        helpful = action["action_id"] == render.FEEDBACK_UP
+        if state.record_feedback(int(action["value"]), body["user"]["id"], helpful):
+            respond(text="Thanks for your feedback!" if helpful else
+                    "Thanks — the team will look at this answer.", response_type="ephemeral",
+                    replace_original=False)
+
+    app.action(render.FEEDBACK_UP)(record_feedback)
+    app.action(render.FEEDBACK_DOWN)(record_feedback)
+
+    @app.event("app_home_opened")
+    def publish_home(event: dict, client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        client.views_publish(user_id=event["user"], view=concierge.home(event["user"]))
+
+    @app.error
+    def log_errors(error: Exception, body: dict) -> None:
+        logger.error("unhandled error in a Slack listener: %s (type=%s)", error, body.get("type"))
+
+    return app
+
+
+def run_socket_mode(app: App, settings: BotSettings) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    if settings.slack_app_token is None:
+        raise SystemExit("Socket Mode needs SLACK_APP_TOKEN (xapp-...); or use --http with SLACK_SIGNING_SECRET")
+    SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
+
+
+def run_http(app: App, port: int) -> None:
+    logger.warning("Slack HTTP mode listening on port %d at /slack/events", port)
+    app.start(port=port, path="/slack/events", http_server_logger_enabled=False)

@@ -1,0 +1,134 @@
+"""Turns replies into Slack Block Kit, with Slack's limits respected. No I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from knowledge.answering import SourceRef
+
+SECTION_LIMIT = 3000  # characters of one section's text
+MAX_BLOCKS = 50
+FEEDBACK_UP, FEEDBACK_DOWN = "feedback_up", "feedback_down"
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link(url: str, title: str) -> str:
+    """`<url|title>` for web links; the bare title (and path) otherwise."""
+    label = escape(title).replace("|", "¦")
+    if url.startswith(("http://", "https://")):
+        return f"<{url}|{label}>"
+    return f"{label} ({escape(url)})" if url and url != title else label
+
+
+def split_text(text: str, limit: int = SECTION_LIMIT - 100) -> list[str]:
+    """Cut text into pieces under `limit`, at line ends where possible, never losing a character."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # a single enormous line: cut at a space
+            cut = line.rfind(" ", 0, limit)
+            cut = cut if cut > 0 else limit
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:cut])
+            line = line[cut:].lstrip()
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def source_line(ref: SourceRef, language: str) -> str:
+    """`[1] <url|title> · deadline 2027-03-04 (open)`: the link, and the date members act on."""
+    labels = {"fr": {"deadline": "date limite", "start": "le", "closed": "clôturé", "open": "ouvert",
+                     "past": "passé", "upcoming": "à venir"},
+              "en": {"deadline": "deadline", "start": "on", "closed": "closed", "open": "open",
+                     "past": "past", "upcoming": "upcoming"}}[language if language == "fr" else "en"]
+    parts = [f"*[{ref.n}]* {link(ref.url, ref.title)}"]
+    if ref.kind == "funding_call" and ref.dates.get("deadline"):
+        parts.append(f"{labels['deadline']} {escape(ref.dates['deadline'])}")
+    elif ref.kind == "event" and ref.dates.get("start"):
+        parts.append(f"{labels['start']} {escape(ref.dates['start'])}")
+    if ref.status:
+        parts.append(f"({labels[ref.status]})")
+    return " · ".join(parts)
+
+
+def answer_blocks(answer: str, sources: Sequence[SourceRef], language: str,
+                  answer_id: int | None = None) -> list[dict]:
+    """The answer, its numbered sources as links, and 👍/👎 buttons (when the answer was recorded)."""
+    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": piece}}
+                          for piece in split_text(escape(answer))]
+    if sources:
+        lines = [source_line(ref, language) for ref in sources]
+        for piece in split_text("\n".join(lines)):
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": piece}]})
+    if answer_id is not None:
+        blocks.append(feedback_block(answer_id, language))
+    if len(blocks) > MAX_BLOCKS:  # never drop the reply: fold the overflow into the last text block
+        overflow = "\n".join(b["text"]["text"] if "text" in b else b["elements"][0]["text"]
+                             for b in blocks[MAX_BLOCKS - 2 : -1])
+        blocks = blocks[: MAX_BLOCKS - 2] + [{"type": "section", "text": {
+            "type": "mrkdwn", "text": overflow[: SECTION_LIMIT - 1]}}] + blocks[-1:]
+    return blocks
+
+
+def feedback_block(answer_id: int, language: str) -> dict:
+    up, down = ("Utile", "Pas utile") if language == "fr" else ("Helpful", "Not helpful")
+    return {"type": "actions", "block_id": f"feedback:{answer_id}", "elements": [
+        {"type": "button", "action_id": FEEDBACK_UP, "value": str(answer_id),
+         "text": {"type": "plain_text", "text": f"👍 {up}", "emoji": True}},
+        {"type": "button", "action_id": FEEDBACK_DOWN, "value": str(answer_id),
+         "text": {"type": "plain_text", "text": f"👎 {down}", "emoji": True}},
+    ]}
+
+
+def fallback_text(answer: str) -> str:
+    """Notification text shown where blocks are not (push notifications, search)."""
+    first = answer.strip().splitlines()[0] if answer.strip() else ""
+    return first[:300]
+
+
+def home_view(*, staff: bool, events: Sequence[dict], calls: Sequence[dict], status: dict | None,
+              gaps: Sequence[str], ask_command: str) -> dict:
+    """App Home: what the bot does, the next events and closing calls; for staff, the index and gaps."""
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Cluster Concierge"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": (
+            "Ask me about funding calls, events, programmes and cluster services, in French or English: "
+            f"mention me in a channel, write to me here, or use `{escape(ask_command)}` for a private answer. "
+            "Every answer links to its sources.")}},
+        {"type": "header", "text": {"type": "plain_text", "text": "Next events"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(
+            f"• {link(e['url'], e['title'])} · {escape(e['start'])}" for e in events) or "_No upcoming event._"}},
+        {"type": "header", "text": {"type": "plain_text", "text": "Funding calls closing soon"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(
+            f"• {link(c['url'], c['title'])} · deadline {escape(c['deadline'])}" for c in calls)
+            or "_No open call._"}},
+    ]
+    if staff and status is not None:
+        blocks += [
+            {"type": "header", "text": {"type": "plain_text", "text": "Index status (staff)"}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": (
+                f"{status['sources']} sources, {status['chunks']} chunks. Last ingestion: "
+                f"{escape(str(status.get('finished_at') or 'never'))}, {status.get('failed', 0)} failed.")}},
+        ]
+        if status.get("failures"):
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": split_text(
+                escape(str(status["failures"])))[0]}})
+        blocks += [
+            {"type": "header", "text": {"type": "plain_text", "text": "Knowledge gaps (staff)"}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": split_text(
+                "\n".join(f"• {escape(g)}" for g in gaps) or "_None._")[0]}},
+        ]
+    return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}

@@ -1,0 +1,107 @@
+"""What the bot remembers between messages, in one SQLite file: events already handled, threads it
+answered in (with their turns), every answer given, and the feedback on it. Shared by Slack and Teams."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.conversation import Reply, Turn
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS handled_events (event_id TEXT PRIMARY KEY, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS threads (platform TEXT, channel TEXT, thread TEXT, at REAL,
+    PRIMARY KEY (platform, channel, thread));
+CREATE TABLE IF NOT EXISTS answers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, platform TEXT, channel TEXT, thread TEXT, user TEXT,
+    role TEXT, question TEXT, answer TEXT, sources TEXT, abstained INTEGER, at REAL);
+CREATE TABLE IF NOT EXISTS feedback (
+    answer_id INTEGER, user TEXT, value INTEGER, at REAL, PRIMARY KEY (answer_id, user));
+CREATE INDEX IF NOT EXISTS answers_thread ON answers (platform, channel, thread);
+"""
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A question the bot could not answer, or an answer marked unhelpful."""
+
+    answer_id: int
+    platform: str
+    question: str
+    reason: str  # "no answer" | "marked unhelpful"
+    at: float
+
+
+class BotState:
+    """Thread-safe access to the SQLite file (one connection, one lock: writes are tiny)."""
+
+    def __init__(self, path: Path) -> None:
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def first_time(self, event_id: str) -> bool:
+        """True the first time an event id is seen: a retried delivery is answered once."""
+        with self._lock, self._db:
+            cursor = self._db.execute("INSERT OR IGNORE INTO handled_events VALUES (?, ?)", (event_id, time.time()))
+            return cursor.rowcount == 1
+
+    def remember_thread(self, platform: str, channel: str, thread: str) -> None:
+        with self._lock, self._db:
+            self._db.execute("INSERT OR IGNORE INTO threads VALUES (?, ?, ?, ?)", (platform, channel, thread, time.time()))
+
+    def is_answered_thread(self, platform: str, channel: str, thread: str) -> bool:
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM threads WHERE platform=? AND channel=? AND thread=?",
+                                   (platform, channel, thread)).fetchone()
+        return row is not None
+
+    def record_answer(self, platform: str, channel: str, thread: str, user: str, role: str, reply: Reply) -> int:
+        sources = json.dumps([s.as_dict() for s in reply.sources], ensure_ascii=False)
+        with self._lock, self._db:
+            cursor = self._db.execute(
+                "INSERT INTO answers (platform, channel, thread, user, role, question, answer, sources, abstained, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (platform, channel, thread, user, role, reply.question, reply.answer, sources, int(reply.abstained),
+                 time.time()))
+            return int(cursor.lastrowid)
+
+    def history(self, platform: str, channel: str, thread: str, limit: int = 6) -> list[Turn]:
+        """The earlier turns of a thread, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT question, answer FROM answers WHERE platform=? AND channel=? AND thread=? "
+                "ORDER BY id DESC LIMIT ?", (platform, channel, thread, limit)).fetchall()
+        turns: list[Turn] = []
+        for question, answer in reversed(rows):
+            turns += [Turn("user", question), Turn("assistant", answer)]
+        return turns
+
+    def record_feedback(self, answer_id: int, user: str, helpful: bool) -> bool:
+        """Store (or change) a user's 👍/👎 on an answer; False when the answer is unknown."""
+        with self._lock, self._db:
+            if self._db.execute("SELECT 1 FROM answers WHERE id=?", (answer_id,)).fetchone() is None:
+                return False
+            self._db.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?)",
+                             (answer_id, user, 1 if helpful else -1, time.time()))
+            return True
+
+    def feedback(self, answer_id: int) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute("SELECT user, value FROM feedback WHERE answer_id=?", (answer_id,)).fetchall()
+        return dict(rows)
+
+    def gaps(self, limit: int = 20) -> list[Gap]:
+        """Unanswered questions and answers marked 👎, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT a.id, a.platform, a.question, a.abstained, a.at FROM answers a "
+                "WHERE a.abstained = 1 OR EXISTS (SELECT 1 FROM feedback f WHERE f.answer_id = a.id AND f.value < 0) "
+                "ORDER BY a.id DESC LIMIT ?", (limit,)).fetchall()
+        return [Gap(r[0], r[1], r[2], "no answer" if r[3] else "marked unhelpful", r[4]) for r in rows]

@@ -1,0 +1,108 @@
+"""A local Slack Web API on a free loopback port: records every call's body, answers like Slack.
+
+Answers come from ../shared/data/slack-fixtures where one fits (api.test, chat streams), else are
+built here. A real `WebClient(base_url=server.url)` talks to it; `response_url`s point at it too.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+BOT_USER = "UBOT"
+TEAM = "T0TEST"
+
+
+class SlackAPIServer:
+    def __init__(self, fixtures: Path, *, shared_channels: set[str] = frozenset(),
+                 groups: dict[str, list[str]] | None = None, streaming: bool = False) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.shared_channels = set(shared_channels)
+        self.groups = groups or {}
+        self.streaming = streaming
+        self._fixtures = fixtures
+        self._cond = threading.Condition()
+        self._ts = 1700000000.0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self) -> None:
+                url = urlparse(self.path)
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                params: dict[str, Any] = {k: v[0] for k, v in parse_qs(url.query).items()}
+                if raw:
+                    if raw.lstrip().startswith("{"):
+                        params.update(json.loads(raw))
+                    else:
+                        params.update({k: v[0] for k, v in parse_qs(raw).items()})
+                method = url.path.rsplit("/api/", 1)[-1] if "/api/" in url.path else url.path
+                body = json.dumps(server.answer(method, params)).encode()
+                with server._cond:
+                    server.calls.append((method, params))
+                    server._cond.notify_all()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _handle  # noqa: N815
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/api/"
+        self.response_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/respond/1"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def fixture(self, name: str) -> dict:
+        return json.loads((self._fixtures / name).read_text(encoding="utf-8"))
+
+    def answer(self, method: str, params: dict[str, Any]) -> dict:
+        if method == "auth.test":
+            return {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "concierge",
+                    "team_id": TEAM, "user_id": BOT_USER, "bot_id": "BBOT"}
+        if method == "chat.postMessage":
+            self._ts += 1
+            return {"ok": True, "channel": params.get("channel"), "ts": f"{self._ts:.6f}",
+                    "message": {"text": params.get("text"), "user": BOT_USER}}
+        if method in {"chat.startStream", "chat.appendStream", "chat.stopStream"}:
+            if not self.streaming:
+                return {"ok": False, "error": "not_allowed"}
+            return self.fixture("web_response_chat_stream_test.json")
+        if method == "conversations.info":
+            channel = params.get("channel", "")
+            return {"ok": True, "channel": {"id": channel, "is_ext_shared": channel in self.shared_channels}}
+        if method == "usergroups.users.list":
+            return {"ok": True, "users": self.groups.get(params.get("usergroup", ""), [])}
+        return self.fixture("web_response_api_test.json")
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """The bodies of the first `count` calls of `method`, waiting for them to arrive."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [p for m, p in self.calls if m == method]
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no {count} x {method} within {timeout}s; calls: "
+                                         f"{[m for m, _ in self.calls]}")
+                self._cond.wait(left)
+
+    def of(self, method: str) -> list[dict[str, Any]]:
+        with self._cond:
+            return [p for m, p in self.calls if m == method]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
