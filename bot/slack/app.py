@@ -315,6 +315,32 @@ def run_socket_mode(app: App, settings: BotSettings) -> None:
     SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
 
 
+def make_http_server(app: App, port: int, host: str = "0.0.0.0"):  # noqa: ANN201 - a WSGIServer
+    """A threaded HTTP server for `POST /slack/events` (and `GET /healthz` for container checks)."""
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+    handler = SlackRequestHandler(app, path="/slack/events")
+
+    def wsgi(environ, start_response):  # noqa: ANN001, ANN202
+        if environ.get("PATH_INFO") == "/healthz":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok"]
+        return handler(environ, start_response)
+
+    class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *args: Any) -> None:  # request lines would be noise; errors are logged by bolt
+            pass
+
+    return make_server(host, port, wsgi, server_class=ThreadingWSGIServer, handler_class=QuietHandler)
+
+
 def run_http(app: App, port: int) -> None:
-    logger.warning("Slack HTTP mode listening on port %d at /slack/events", port)
-    app.start(port=port, path="/slack/events", http_server_logger_enabled=False)
+    server = make_http_server(app, port)
+    logger.warning("Slack HTTP mode listening on port %d: POST /slack/events", server.server_port)
+    server.serve_forever()

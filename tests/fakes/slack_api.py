@@ -22,6 +22,7 @@ class SlackAPIServer:
     def __init__(self, fixtures: Path, *, shared_channels: set[str] = frozenset(),
                  groups: dict[str, list[str]] | None = None, streaming: bool = False) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.arrivals: list[float] = []  # time.perf_counter() of each call, parallel to `calls`
         self.shared_channels = set(shared_channels)
         self.groups = groups or {}
         self.streaming = streaming
@@ -44,6 +45,7 @@ class SlackAPIServer:
                 body = json.dumps(server.answer(method, params)).encode()
                 with server._cond:
                     server.calls.append((method, params))
+                    server.arrivals.append(time.perf_counter())
                     server._cond.notify_all()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

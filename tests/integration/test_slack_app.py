@@ -162,13 +162,11 @@ def test_the_same_event_over_socket_mode_is_answered(app, slack_api):
 
 
 def test_slash_command_answers_privately(app, slack_api):
-    started = time.perf_counter()
     response = app.dispatch(slash("/ask", "Quels appels à projets sont ouverts ?", MEMBER, slack_api))
     assert response.status == 200
     [reply] = slack_api.wait_for("/respond/1")
     assert reply["response_type"] == "ephemeral"
     assert "Innov'Santé" in text_of(reply) and "EIC Accelerator" in text_of(reply)
-    assert time.perf_counter() - started < 60  # sanity bound only: the ack itself is measured in bench/
 
 
 def test_feedback_clicks_are_recorded_and_down_votes_become_gaps(app, slack_api, state):
