@@ -51,6 +51,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     slack.add_argument("--http", action="store_true", help="HTTP mode: POST /slack/events (SLACK_SIGNING_SECRET)")
     slack.add_argument("--port", type=int, default=3000)
 
+    teams = sub.add_parser("teams", help="run the Teams bot: POST /api/messages")
+    teams.add_argument("--port", type=int, default=3978)
+    teams.add_argument("--allow-anonymous", action="store_true",
+                       help="accept requests without a token (local development only; logged as a warning)")
+
     chat = sub.add_parser("chat", help="terminal chat")
     chat.add_argument("--role", default="member", choices=["public", "member", "staff"])
     chat.add_argument("--today", type=_today)
@@ -160,6 +165,14 @@ def main(argv: list[str] | None = None) -> int:
     except (ValidationError, ValueError) as exc:
         print(f"python -m bot: invalid Slack settings: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.command == "teams" or (args.command is None and not bot_settings.slack_configured
+                                   and bot_settings.teams_configured):
+        from bot.state import BotState
+        from bot.teams.app import run as run_teams
+
+        run_teams(services, bot_settings, BotState(bot_settings.state_path), port=getattr(args, "port", 3978),
+                  allow_anonymous=getattr(args, "allow_anonymous", False))
+        return EXIT_OK
     if args.command == "slack" or (args.command is None and bot_settings.slack_configured):
         return run_slack(services, bot_settings, http=getattr(args, "http", False) or (
             bot_settings.slack_app_token is None), port=getattr(args, "port", 3000))

@@ -42,26 +42,50 @@ class BotSettings(BaseSettings):
                                    description="Slash command that answers privately.")
     slack_admin_command: str = Field("/concierge", validation_alias="SLACK_ADMIN_COMMAND",
                                      description="Slash command for staff (`reingest`, `gaps`, `status`).")
+    teams_staff_users: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="TEAMS_STAFF_USERS",
+        description="Comma-separated Teams user ids or Entra object ids of staff.")
+    teams_conversation_roles: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="TEAMS_CONVERSATION_ROLES",
+        description="Per-channel or group-chat audience, e.g. `19:abc@thread.tacv2=public` (default: member).")
     state_path: Path = Field(Path("var/concierge.sqlite3"),
                              validation_alias=AliasChoices("CONCIERGE_STATE_PATH", "state_path"),
                              description="SQLite file for threads, feedback and knowledge gaps.")
 
-    @field_validator("slack_staff_users", "slack_staff_groups", "slack_channel_roles", mode="before")
+    @field_validator("slack_staff_users", "slack_staff_groups", "slack_channel_roles", "teams_staff_users",
+                     "teams_conversation_roles", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split(value)
 
     def channel_roles(self) -> dict[str, str]:
         """`SLACK_CHANNEL_ROLES` as {channel id: role}; only `public` and `member` are allowed in channels."""
-        roles = {}
-        for item in self.slack_channel_roles:
-            channel, _, role = item.partition("=")
-            if role.strip() not in {"public", "member"}:
-                raise ValueError(f"SLACK_CHANNEL_ROLES: {item!r} must be CHANNEL=public or CHANNEL=member")
-            roles[channel.strip()] = role.strip()
-        return roles
+        return _roles(self.slack_channel_roles, "SLACK_CHANNEL_ROLES")
+
+    def conversation_roles(self) -> dict[str, str]:
+        """`TEAMS_CONVERSATION_ROLES` as {conversation id: role}."""
+        return _roles(self.teams_conversation_roles, "TEAMS_CONVERSATION_ROLES")
+
+    teams_client_id: str | None = Field(
+        None, validation_alias="CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID",
+        description="The Agents SDK's usual setting: the bot's Entra app (client) id; read here only to decide "
+        "that `python -m bot` should start Teams.")
+
+    @property
+    def teams_configured(self) -> bool:
+        return bool(self.teams_client_id)
 
     @property
     def slack_configured(self) -> bool:
         return self.slack_bot_token is not None and (
             self.slack_app_token is not None or self.slack_signing_secret is not None)
+
+
+def _roles(items: list[str], name: str) -> dict[str, str]:
+    roles = {}
+    for item in items:
+        key, _, role = item.rpartition("=")
+        if role.strip() not in {"public", "member"} or not key.strip():
+            raise ValueError(f"{name}: {item!r} must be ID=public or ID=member")
+        roles[key.strip()] = role.strip()
+    return roles

@@ -22,6 +22,8 @@ CREATE TABLE IF NOT EXISTS answers (
 CREATE TABLE IF NOT EXISTS feedback (
     answer_id INTEGER, user TEXT, value INTEGER, at REAL, PRIMARY KEY (answer_id, user));
 CREATE INDEX IF NOT EXISTS answers_thread ON answers (platform, channel, thread);
+CREATE TABLE IF NOT EXISTS messages (platform TEXT, message_id TEXT, answer_id INTEGER,
+    PRIMARY KEY (platform, message_id));
 """
 
 
@@ -91,6 +93,17 @@ class BotState:
             self._db.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?)",
                              (answer_id, user, 1 if helpful else -1, time.time()))
             return True
+
+    def link_message(self, platform: str, message_id: str, answer_id: int) -> None:
+        """Remember which answer a sent message carries (Teams feedback names the message, not the answer)."""
+        with self._lock, self._db:
+            self._db.execute("INSERT OR REPLACE INTO messages VALUES (?, ?, ?)", (platform, message_id, answer_id))
+
+    def answer_for_message(self, platform: str, message_id: str) -> int | None:
+        with self._lock:
+            row = self._db.execute("SELECT answer_id FROM messages WHERE platform=? AND message_id=?",
+                                   (platform, message_id)).fetchone()
+        return int(row[0]) if row else None
 
     def feedback(self, answer_id: int) -> dict[str, int]:
         with self._lock:
