@@ -81,7 +81,9 @@ class TeamsConcierge:
         user = (activity.from_property.aad_object_id or activity.from_property.id) if activity.from_property else ""
         role = self.role(activity)
         streaming = kind == "personal" and activity.delivery_mode != DeliveryModes.expect_replies
-        try:  # the SDK shows a typing indicator while the turn runs
+        try:
+            if not streaming:  # at once: the SDK's own indicator only starts on slow turns
+                await context.send_activity(Activity(type=ActivityTypes.typing))
             history = self.state.history(PLATFORM, conversation.id, "")
             reply: Reply = await asyncio.to_thread(
                 self.services.concierge.answer, Incoming(text, role=role, history=tuple(history)))
