@@ -12,7 +12,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HF_HUB_OFFLINE=1 \
-    KB_STORE_PATH=/data/chroma
+    KB_STORE_PATH=/data/chroma \
+    CONCIERGE_STATE_PATH=/data/concierge.sqlite3
 
 RUN useradd --create-home --uid 10001 concierge \
     && mkdir -p /data /app && chown concierge:concierge /data

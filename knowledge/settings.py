@@ -61,8 +61,8 @@ class KnowledgeSettings(BaseSettings):
     )
     staff_contact_fr: str | None = Field(None, description="The same in French (defaults to KB_STAFF_CONTACT).")
     min_confidence: float = Field(
-        0.2, description="Below this retrieval confidence (0-1) the assistant says it does not know "
-        "(0.2 keeps false abstentions near 5% on the dev sets: README)."
+        0.18, description="Below this retrieval confidence (0-1) the assistant says it does not know "
+        "(0.18 keeps false abstentions near 5% on the dev sets: README)."
     )
 
     @field_validator("sources", mode="before")
