@@ -168,42 +168,76 @@ class Hit:
 
 
 class _KeywordIndex:
-    """BM25 over every chunk's title, heading and text; rebuilt when the store changes."""
+    """BM25 over every chunk's title, heading and text, plus metadata columns to filter it with numpy;
+    rebuilt when the store changes."""
+
+    _COLUMNS = ("audience", "kind", "start_ts", "end_ts", "deadline_ts")
 
     def __init__(self) -> None:
         self.ids: list[str] = []
         self.texts: list[str] = []
         self.metadatas: list[dict] = []
         self.tokens: list[set[str]] = []
+        self.document_frequency: dict[str, int] = {}
+        self.columns: dict[str, np.ndarray] = {}
         self.bm25 = None
 
     def build(self, ids: Sequence[str], documents: Sequence[str], metadatas: Sequence[dict]) -> None:
         import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets itself to DEBUG when imported
-
         self.ids, self.texts, self.metadatas = list(ids), list(documents), list(metadatas)
         corpus = [keywords(f"{m.get('title', '')} {m.get('heading', '')} {m.get('reference', '')} {d}")
                   for d, m in zip(documents, metadatas)]
         self.tokens = [set(c) for c in corpus]
+        frequency: dict[str, int] = {}
+        for tokens in self.tokens:
+            for token in tokens:
+                frequency[token] = frequency.get(token, 0) + 1
+        self.document_frequency = frequency
+        self.columns = {}
+        for name in self._COLUMNS:
+            values = [m.get(name) for m in self.metadatas]
+            if name.endswith("_ts"):
+                self.columns[name] = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+            else:
+                self.columns[name] = np.array(["" if v is None else str(v) for v in values], dtype=object)
         self.bm25 = None
         if ids:
             self.bm25 = bm25s.BM25()
             self.bm25.index([c or ["__empty__"] for c in corpus], show_progress=False)
 
+    def mask(self, where: dict) -> np.ndarray:
+        """The chunks a `where` filter keeps, evaluated on the metadata columns (no Python loop per chunk)."""
+        if "$and" in where:
+            result = np.ones(len(self.ids), dtype=bool)
+            for clause in where["$and"]:
+                result &= self.mask(clause)
+            return result
+        [(key, condition)] = where.items()
+        [(op, operand)] = condition.items() if isinstance(condition, dict) else [("$eq", condition)]
+        column = self.columns.get(key)
+        if column is None:  # a field we keep no column for: evaluate it the slow way
+            return np.array([matches(m, where) for m in self.metadatas], dtype=bool)
+        if op == "$in":
+            return np.isin(column, list(operand))
+        if op == "$eq":
+            return column == operand
+        with np.errstate(invalid="ignore"):  # NaN (missing) compares False, as in Chroma
+            return {"$gte": column >= operand, "$lt": column < operand, "$gt": column > operand,
+                    "$lte": column <= operand}[op]
+
     def rare(self, words: set[str], max_share: float = 0.05) -> set[str]:
         """The words found in at most `max_share` of the chunks: names that single passages out."""
         limit = max(1, int(max_share * len(self.tokens)))
-        return {w for w in words if 0 < sum(1 for t in self.tokens if w in t) <= limit}
+        return {w for w in words if 0 < self.document_frequency.get(w, 0) <= limit}
 
-    def search(self, query_tokens: list[str], where: dict, k: int) -> list[tuple[int, float]]:
-        if self.bm25 is None or not query_tokens:
-            return []
-        mask = np.array([1.0 if matches(m, where) else 0.0 for m in self.metadatas], dtype=np.float32)
-        if not mask.any():
+    def search(self, query_tokens: list[str], mask: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if self.bm25 is None or not query_tokens or not mask.any():
             return []
         k = min(k, len(self.ids))
-        docs, scores = self.bm25.retrieve([query_tokens], k=k, show_progress=False, weight_mask=mask)
+        docs, scores = self.bm25.retrieve([query_tokens], k=k, show_progress=False,
+                                          weight_mask=mask.astype(np.float32))
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
 
 
@@ -285,9 +319,15 @@ class Retriever:
         if total == 0:
             return []
         hits: dict[str, Hit] = {}
+        index = self._keywords
+        mask = index.mask(where) if len(index.ids) == total else None
+        if mask is not None and not mask.any():
+            return []
+        # A filter that keeps every chunk (e.g. an index of public documents) is not worth Chroma's filtering.
+        chroma_where = None if mask is not None and mask.all() else where
         try:
             got = collection.query(query_embeddings=[vector.tolist()], n_results=min(self._candidates, total),
-                                   where=where, include=["documents", "metadatas", "distances"])
+                                   where=chroma_where, include=["documents", "metadatas", "distances"])
         except Exception:  # noqa: BLE001 - an empty filter result raises in some Chroma versions
             logger.exception("dense search failed where=%s", where)
             got = {"ids": [[]], "documents": [[]], "metadatas": [[]], "distances": [[]]}
@@ -298,10 +338,10 @@ class Retriever:
             hit.dense = max(0.0, 1.0 - float(dist))
             hit.score += 1.0 / (RRF_K + rank)
         query_tokens = keywords(question)
-        index = self._keywords
         asked_names = index.rare(names(question))
         position = {cid: i for i, cid in enumerate(index.ids)}
-        for rank, (doc_index, score) in enumerate(index.search(query_tokens, where, self._candidates)):
+        keyword_mask = mask if mask is not None else np.array([matches(m, where) for m in index.metadatas], dtype=bool)
+        for rank, (doc_index, score) in enumerate(index.search(query_tokens, keyword_mask, self._candidates)):
             cid = index.ids[doc_index]
             hit = hits.setdefault(cid, Hit(cid, index.texts[doc_index], dict(index.metadatas[doc_index])))
             hit.keyword = score
