@@ -101,6 +101,8 @@ class SlackConcierge:
         self.state = state
         self.roles = Roles(settings, client)
         self._reingest_lock = threading.Lock()
+        self._team_id: str | None = None
+        self._stream_in_channels = True  # until the workspace refuses chat.startStream outside assistant threads
 
     # --- answering ----------------------------------------------------------------------------------------
 
@@ -112,12 +114,13 @@ class SlackConcierge:
         return reply, answer_id
 
     def reply_in_thread(self, client: WebClient, *, text: str, channel: str, thread: str, user: str, role: str,
-                        stream: bool = False) -> None:
+                        assistant: bool = False) -> None:
         """Answer a question in its thread; an error becomes a short apology there, never silence."""
         try:
             reply, answer_id = self.answer(text=text, channel=channel, thread=thread, user=user, role=role)
             blocks = render.answer_blocks(reply.answer, reply.sources, reply.language, answer_id)
-            if not (stream and self._stream(client, reply, blocks, channel, thread, user)):
+            stream = assistant or self._stream_in_channels
+            if not (stream and self._stream(client, reply, blocks, channel, thread, user, assistant)):
                 client.chat_postMessage(channel=channel, thread_ts=thread, text=render.fallback_text(reply.answer),
                                         blocks=blocks, unfurl_links=False)
             self.state.remember_thread(PLATFORM, channel, thread)
@@ -130,18 +133,21 @@ class SlackConcierge:
                 logger.exception("apology could not be posted channel=%s", channel)
 
     def _stream(self, client: WebClient, reply: Reply, blocks: list[dict], channel: str, thread: str,
-                user: str) -> bool:
+                user: str, assistant: bool) -> bool:
         """Stream the answer where the workspace supports it; False to fall back to one message."""
         try:
-            team = client.auth_test().get("team_id")
+            if self._team_id is None:
+                self._team_id = client.auth_test().get("team_id")
             streamer = client.chat_stream(channel=channel, thread_ts=thread, recipient_user_id=user,
-                                          recipient_team_id=team, buffer_size=200)
+                                          recipient_team_id=self._team_id, buffer_size=200)
             for line in reply.answer.splitlines(keepends=True):
                 streamer.append(markdown_text=line)
-            streamer.stop(blocks=blocks[-2:] if reply.sources else blocks[-1:])
+            streamer.stop(blocks=[b for b in blocks if b["type"] != "section"])  # the sources and the buttons
             return True
         except SlackApiError as exc:
             logger.info("streaming unavailable (%s); posting one message", exc.response.get("error"))
+            if not assistant:
+                self._stream_in_channels = False  # do not pay a refused call on every answer
             return False
 
     # --- staff --------------------------------------------------------------------------------------------
@@ -214,7 +220,7 @@ def create_app(services: Services, settings: BotSettings, state: BotState, *,
         concierge.reply_in_thread(client, text=payload.get("text", ""), channel=payload["channel"],
                                   thread=payload.get("thread_ts") or payload["ts"], user=payload["user"],
                                   role=concierge.roles.for_message(payload["channel"], "im", payload["user"]),
-                                  stream=True)
+                                  assistant=True)
 
     app.use(assistant)
 

@@ -269,3 +269,18 @@ def test_assistant_threads_show_status_and_stream_where_supported(services, stat
     streamed = "".join(chunk.get("text", "") for call in calls for chunk in call.get("chunks") or [])
     assert "Atelier IA en santé" in streamed
     assert slack_api.of("assistant.threads.setStatus"), "a 'thinking' status was shown"
+
+
+def test_mentions_stream_where_supported_and_fall_back_once_where_not(app, slack_api):
+    send_event(app, mention("What are the upcoming events?", ts="1700001400.1"))
+    send_event(app, mention("Quels appels à projets sont ouverts ?", ts="1700001401.1"))
+    slack_api.wait_for("chat.postMessage", 2)
+    assert len(slack_api.of("chat.startStream")) == 1, "refused once: not tried again"
+
+
+def test_mentions_stream_in_workspaces_that_support_it(app, slack_api):
+    slack_api.streaming = True
+    send_event(app, mention("What are the upcoming events?", ts="1700001500.1"))
+    [stopped] = slack_api.wait_for("chat.stopStream")
+    assert "feedback_up" in json.dumps(stopped["blocks"])
+    assert slack_api.of("chat.postMessage") == []

@@ -171,3 +171,18 @@ def test_an_error_becomes_a_polite_reply(teams, services, monkeypatch):
     monkeypatch.setattr(services.concierge, "answer", broken)
     _, body = post(teams, activity("Quels appels à projets sont ouverts ?"))
     assert messages(body)[0]["text"].startswith("Désolé")
+
+
+def test_the_teams_feedback_loop_is_recorded_against_the_answer(teams, state, connector):
+    post(teams, activity("Combien coûte l'adhésion au cluster ?", service_url=connector.url, expect_replies=False,
+                         conversation_type="groupChat", conversation_id="19:feedback@thread.v2"))
+    sent = connector.wait_for(lambda a: a.get("type") == "message")
+    message_id = f"sent-{connector.activities.index(sent) + 1}"
+    status, _ = post(teams, {**activity("", conversation_type="groupChat", conversation_id="19:feedback@thread.v2",
+                                        service_url=connector.url, expect_replies=False),
+                             "type": "invoke", "name": "message/submitAction", "replyToId": message_id,
+                             "value": {"actionName": "feedback",
+                                       "actionValue": {"reaction": "dislike", "feedback": "{\"feedbackText\":\"old\"}"}}})
+    assert status == 200
+    [gap] = state.gaps()
+    assert gap.reason == "marked unhelpful" and gap.question == "Combien coûte l'adhésion au cluster ?"
