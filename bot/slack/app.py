@@ -116,6 +116,7 @@ class SlackConcierge:
     def reply_in_thread(self, client: WebClient, *, text: str, channel: str, thread: str, user: str, role: str,
                         assistant: bool = False) -> None:
         """Answer a question in its thread; an error becomes a short apology there, never silence."""
+        self.state.remember_thread(PLATFORM, channel, thread)  # before posting: a quick follow-up is ours too
         try:
             reply, answer_id = self.answer(text=text, channel=channel, thread=thread, user=user, role=role)
             blocks = render.answer_blocks(reply.answer, reply.sources, reply.language, answer_id)
@@ -123,7 +124,6 @@ class SlackConcierge:
             if not (stream and self._stream(client, reply, blocks, channel, thread, user, assistant)):
                 client.chat_postMessage(channel=channel, thread_ts=thread, text=render.fallback_text(reply.answer),
                                         blocks=blocks, unfurl_links=False)
-            self.state.remember_thread(PLATFORM, channel, thread)
         except Exception:  # noqa: BLE001 - the member gets an apology, staff get the traceback
             logger.exception("answer failed channel=%s thread=%s", channel, thread)
             language = "fr" if re.search(r"[éèàçù]|\b(quel|quand|comment|est-ce)\b", text.lower()) else "en"

@@ -273,6 +273,7 @@ def test_assistant_threads_show_status_and_stream_where_supported(services, stat
 
 def test_mentions_stream_where_supported_and_fall_back_once_where_not(app, slack_api):
     send_event(app, mention("What are the upcoming events?", ts="1700001400.1"))
+    slack_api.wait_for("chat.postMessage")
     send_event(app, mention("Quels appels à projets sont ouverts ?", ts="1700001401.1"))
     slack_api.wait_for("chat.postMessage", 2)
     assert len(slack_api.of("chat.startStream")) == 1, "refused once: not tried again"
