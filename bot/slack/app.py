@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.conversation import Incoming, Reply
+from knowledge.language import detect_language
 from bot.settings import BotSettings
 from bot.slack import render
 from bot.state import BotState
@@ -126,7 +127,7 @@ class SlackConcierge:
                                         blocks=blocks, unfurl_links=False)
         except Exception:  # noqa: BLE001 - the member gets an apology, staff get the traceback
             logger.exception("answer failed channel=%s thread=%s", channel, thread)
-            language = "fr" if re.search(r"[éèàçù]|\b(quel|quand|comment|est-ce)\b", text.lower()) else "en"
+            language = detect_language(text)
             try:
                 client.chat_postMessage(channel=channel, thread_ts=thread, text=APOLOGY[language])
             except SlackApiError:

@@ -26,6 +26,7 @@ from microsoft_agents.hosting.core import (
 )
 
 from bot.conversation import Incoming, Reply
+from knowledge.language import detect_language
 from bot.settings import BotSettings
 from bot.state import BotState
 from bot.teams import render
@@ -100,7 +101,7 @@ class TeamsConcierge:
                 self.state.link_message(PLATFORM, sent.id, answer_id)
         except Exception:  # noqa: BLE001 - a polite reply, and the traceback for staff
             logger.exception("Teams answer failed conversation=%s", conversation.id)
-            language = "fr" if re.search(r"[éèàçù]|\b(quel|quand|comment)\b", text.lower()) else "en"
+            language = detect_language(text)
             await context.send_activity(APOLOGY[language])
 
     async def _stream(self, context: TurnContext, reply: Reply):  # noqa: ANN202
