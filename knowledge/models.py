@@ -83,6 +83,14 @@ class IngestReport:
     def ok(self) -> bool:
         return not self.failed
 
+    def summary_lines(self, max_failures: int = 20) -> list[str]:
+        """A short report for staff in chat: the counts, then one line per failed source."""
+        lines = [f"Ingestion done in {self.seconds:.1f} s: {len(self.added)} added, {len(self.updated)} updated, "
+                 f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, {len(self.failed)} failed; "
+                 f"{self.chunks_embedded} chunks embedded."]
+        lines += [f"• FAILED {f.path}: {f.error}" for f in self.failed[:max_failures]]
+        return lines
+
     def as_dict(self) -> dict[str, object]:
         return {
             "added": self.added,

@@ -160,11 +160,7 @@ class SlackConcierge:
             return
         try:
             report = self.services.ingestor().run(self.services.settings.sources)
-            counts = report.as_dict()["counts"]
-            lines = [f"Ingestion done in {report.seconds:.1f} s: {counts['added']} added, {counts['updated']} "
-                     f"updated, {counts['unchanged']} unchanged, {counts['removed']} removed, "
-                     f"{counts['failed']} failed; {report.chunks_embedded} chunks embedded."]
-            lines += [f"• FAILED {f.path}: {f.error}" for f in report.failed[:20]]
+            lines = report.summary_lines()
             respond(text="\n".join(lines), response_type="ephemeral")
         except Exception:  # noqa: BLE001
             logger.exception("reingest failed")

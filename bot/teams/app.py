@@ -156,11 +156,7 @@ class TeamsConcierge:
                 return
             async with self._reingest_lock:
                 report = await asyncio.to_thread(self.services.ingestor().run, self.services.settings.sources)
-            counts = report.as_dict()["counts"]
-            lines = [f"Ingestion done in {report.seconds:.1f} s: {counts['added']} added, {counts['updated']} "
-                     f"updated, {counts['unchanged']} unchanged, {counts['removed']} removed, "
-                     f"{counts['failed']} failed."]
-            lines += [f"- FAILED {f.path}: {f.error}" for f in report.failed[:20]]
+            lines = report.summary_lines()
             await context.send_activity("\n\n".join(lines))
 
 

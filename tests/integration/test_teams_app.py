@@ -186,3 +186,12 @@ def test_the_teams_feedback_loop_is_recorded_against_the_answer(teams, state, co
     assert status == 200
     [gap] = state.gaps()
     assert gap.reason == "marked unhelpful" and gap.question == "Combien coûte l'adhésion au cluster ?"
+
+
+def test_staff_reingest_in_a_chat_returns_the_summary(teams, services):
+    from pathlib import Path
+
+    services.settings.sources = [Path(services.store.sources()["kb/calls.csv"].root)]  # the folder indexed at start
+    _, body = post(teams, activity("reingest", user=STAFF))
+    text = messages(body)[0]["text"]
+    assert text.startswith("Ingestion done") and "5 unchanged" in text and "0 failed" in text
