@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     from pydantic import ValidationError
 
     from knowledge.embedding import EmbeddingError, load_embedder
-    from knowledge.pipeline import Ingestor, UsageError, find_sources
+    from knowledge.pipeline import Ingestor, UsageError
     from knowledge.settings import KnowledgeSettings
     from knowledge.store import StoreError, open_store
 
@@ -94,10 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ingest.py: invalid settings: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}", file=sys.stderr)
         return EXIT_USAGE
     paths = args.paths or settings.sources
-    try:
-        find_sources(paths)  # usage errors first, before loading a model
-    except UsageError as exc:
-        print(f"ingest.py: {exc}", file=sys.stderr)
+    missing = [p for p in paths if not p.exists()]
+    if missing:  # usage errors first, before loading a model
+        print(f"ingest.py: no such file or folder: {missing[0]}", file=sys.stderr)
         return EXIT_USAGE
     try:
         embedder = load_embedder(settings.embedding_model)

@@ -22,8 +22,6 @@ from knowledge.when import TimeScope, topical_words
 
 logger = logging.getLogger(__name__)
 
-_DATE_FIELDS = {"event": ("start", "end"), "funding_call": ("deadline", "opens")}
-
 TEXTS = {
     "en": {
         "frame": "Here is what the cluster's sources say:",
@@ -38,8 +36,6 @@ TEXTS = {
         "open_until": "open until {date}",
         "past_event": "this event took place on {date}",
         "upcoming_event": "on {date}",
-        "deadline": "deadline",
-        "starts": "starts",
         "nothing": "I could not find this in the cluster's knowledge base, so I would rather not guess. "
                    "Please ask {contact}.",
         "nothing_listed": "I found no {what} in the cluster's knowledge base. For anything not listed there, "
@@ -62,8 +58,6 @@ TEXTS = {
         "open_until": "ouvert jusqu'au {date}",
         "past_event": "cet événement a eu lieu le {date}",
         "upcoming_event": "le {date}",
-        "deadline": "date limite",
-        "starts": "début",
         "nothing": "Je n'ai pas trouvé cette information dans la base de connaissances du cluster et je préfère "
                    "ne pas improviser. Merci de contacter {contact}.",
         "nothing_listed": "Je n'ai trouvé aucun {what} dans la base de connaissances du cluster. Pour toute "

@@ -258,6 +258,19 @@ class Retriever:
         self._keywords = _KeywordIndex()
         self._generation: object = None
         self._lock = threading.Lock()
+        self._vectors: dict[str, np.ndarray] = {}  # the last questions' embeddings: search + named lookup
+        self._vectors_lock = threading.Lock()
+
+    def _query_vector(self, question: str) -> np.ndarray:
+        with self._vectors_lock:  # adapters answer from several threads
+            vector = self._vectors.get(question)
+        if vector is None:
+            vector = self._embedder.encode_queries([question])[0]
+            with self._vectors_lock:
+                if len(self._vectors) >= 32:
+                    self._vectors.pop(next(iter(self._vectors)))
+                self._vectors[question] = vector
+        return vector
 
     def refresh(self) -> None:
         """Rebuild the keyword index if the store changed since the last build (cheap when it has not)."""
@@ -273,7 +286,7 @@ class Retriever:
     def search(self, question: str, filters: Filters, k: int = 5, language: str | None = None) -> list[Hit]:
         """Best chunks for the question, at most `max_per_source` per source, best first."""
         self.refresh()
-        vector = self._embedder.encode_queries([question])[0]
+        vector = self._query_vector(question)
         return self._fuse(question, vector, filters.where(), k, prefer_kind=filters.scope.kind, language=language)
 
     def upcoming(self, kind: str, role: str, now: datetime, limit: int = 5) -> list[dict[str, MetadataValue]]:
@@ -298,7 +311,7 @@ class Retriever:
         """
         if not filters.time_clauses():
             return None
-        vector = self._embedder.encode_queries([question])[0]
+        vector = self._query_vector(question)
         best = self._fuse(question, vector, filters.where(with_time=False), 1)
         if not best or matches(best[0].metadata, filters.where()):
             return None

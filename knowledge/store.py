@@ -119,8 +119,6 @@ class KnowledgeStore:
             self._sources = client.get_or_create_collection(
                 f"{collection}__sources", embedding_function=None
             )
-        except StoreError:
-            raise
         except Exception as exc:
             raise StoreError(f"cannot open Chroma collection {collection!r}: {exc}") from None
         built_with = (self._chunks.metadata or {}).get("embedding_model")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta
 
 _MONTHS = {
@@ -146,10 +147,14 @@ quel quels quelle quelles month mois week semaine year annee today tomorrow dema
 this ce cette lists list liste there any show tell give""".split()
 
 
+@lru_cache(maxsize=1)
+def _generic_keywords() -> frozenset[str]:
+    from knowledge.retrieval import keywords  # retrieval imports this module: resolve lazily
+
+    return frozenset(keywords(" ".join(_GENERIC)) + keywords(" ".join(_MONTHS)))
+
+
 def topical_words(keyword_list: list[str]) -> set[str]:
     """The keywords of a question that say what it is about (not "upcoming", "events", "open"...)."""
-    from knowledge.retrieval import keywords
-
-    generic = set(keywords(" ".join(_GENERIC)))
-    months = set(keywords(" ".join(_MONTHS)))
-    return {w for w in keyword_list if w not in generic and w not in months and not w.isdigit()}
+    generic = _generic_keywords()
+    return {w for w in keyword_list if w not in generic and not w.isdigit()}

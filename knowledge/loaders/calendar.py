@@ -76,7 +76,7 @@ def _event_record(event, ctx: LoadContext):
     else:
         end_value = start_value + timedelta(days=1)
     start = _moment(start_value, ctx)
-    end = _moment(end_value, ctx, end=True) if not isinstance(end_value, datetime) else _moment(end_value, ctx)
+    end = _moment(end_value, ctx, end=True)  # `end` only matters for all-day dates
     fields: dict[str, object] = {
         "title": _text(event, "SUMMARY") or "(untitled event)",
         "kind": "event",

@@ -15,7 +15,6 @@ from knowledge.loaders.base import (
     read_bytes,
     read_text,
     split_front_matter,
-    decode_text,
 )
 
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
@@ -185,4 +184,4 @@ def load_docx(path: Path, ctx: LoadContext) -> Loaded:
     return _document({"title": title} if title else {}, body, _pretty_stem(path), ctx)
 
 
-__all__ = ["load_markdown", "load_text", "load_html", "load_pdf", "load_docx", "html_to_text", "decode_text"]
+__all__ = ["load_markdown", "load_text", "load_html", "load_pdf", "load_docx", "html_to_text"]
