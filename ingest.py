@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from pydantic import ValidationError
 
+    from zoneinfo import ZoneInfo
+
+    from knowledge.clock import system_clock
     from knowledge.embedding import EmbeddingError, load_embedder
     from knowledge.pipeline import Ingestor, UsageError
     from knowledge.settings import KnowledgeSettings
@@ -107,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_STORE
 
     bar, update = _progress_bar(not args.quiet and not args.json and sys.stderr.isatty())
-    ingestor = Ingestor(settings, store, embedder)
+    ingestor = Ingestor(settings, store, embedder, now=system_clock(ZoneInfo(settings.timezone)))
     try:
         if bar is not None:
             with bar:

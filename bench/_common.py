@@ -12,6 +12,15 @@ SHARED_DATA = Path(os.environ.get("CONCIERGE_SHARED_DATA", ROOT.parent / "shared
 DEV_QA = SHARED_DATA / "dev-qa"
 
 
+def bench_clock():  # noqa: ANN201
+    """The benches' clock: the machine's, in the default time zone (benches are entry points)."""
+    from zoneinfo import ZoneInfo
+
+    from knowledge.clock import system_clock
+
+    return system_clock(ZoneInfo("Europe/Paris"))
+
+
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import DEV_QA, read_jsonl, table  # noqa: E402
+from _common import DEV_QA, bench_clock, read_jsonl, table  # noqa: E402
 
 from knowledge.embedding import load_embedder  # noqa: E402
 from knowledge.pipeline import Ingestor  # noqa: E402
@@ -49,7 +49,7 @@ def evaluate(model: str, sets: list[str]) -> list[list[object]]:
             settings = KnowledgeSettings(store_path=Path(tmp), _env_file=None)
             store = open_store(settings.store_path, None, "bench", embedder.name, embedder.dimension)
             started = time.perf_counter()
-            report = Ingestor(settings, store, embedder).run([corpus])
+            report = Ingestor(settings, store, embedder, now=bench_clock()).run([corpus])
             ingest_s = time.perf_counter() - started
             by_lang: dict[str, list[int]] = {}
             for q in questions:

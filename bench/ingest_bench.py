@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DEV_QA, peak_rss_mb, table  # noqa: E402
+from _common import DEV_QA, bench_clock, peak_rss_mb, table  # noqa: E402
 
 
 def passages() -> list[tuple[str, str]]:
@@ -70,7 +70,7 @@ def run_ours(corpus: Path, store: Path, model: str) -> dict:
     embedder.encode_passages(["warm up"])
     settings = KnowledgeSettings(store_path=store, _env_file=None)
     kb = open_store(store, None, "bench", embedder.name, embedder.dimension)
-    ingestor = Ingestor(settings, kb, embedder)
+    ingestor = Ingestor(settings, kb, embedder, now=bench_clock())
     started = time.perf_counter()
     first = ingestor.run([corpus])
     first_s = time.perf_counter() - started

@@ -56,7 +56,7 @@ def main() -> None:
         api = SlackAPIServer(SHARED_DATA / "slack-fixtures")
         settings = BotSettings(slack_bot_token="xoxb-bench", slack_signing_secret=SECRET, slack_api_url=api.url,
                                state_path=Path(tmp) / "state.sqlite3", _env_file=None)
-        app = create_app(services, settings, BotState(settings.state_path),
+        app = create_app(services, settings, BotState(settings.state_path, clock=services.clock),
                          client=WebClient(token="xoxb-bench", base_url=api.url))
         server = make_http_server(app, 0, host="127.0.0.1")
         threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         from bot.state import BotState
         from bot.teams.app import run as run_teams
 
-        run_teams(services, bot_settings, BotState(bot_settings.state_path), port=getattr(args, "port", 3978),
+        run_teams(services, bot_settings, BotState(bot_settings.state_path, clock=services.clock), port=getattr(args, "port", 3978),
                   allow_anonymous=getattr(args, "allow_anonymous", False))
         return EXIT_OK
     if args.command == "slack" or (args.command is None and bot_settings.slack_configured):
@@ -190,7 +190,7 @@ def run_slack(services, settings, *, http: bool, port: int) -> int:  # noqa: ANN
     if http and settings.slack_signing_secret is None:
         print("python -m bot slack --http: set SLACK_SIGNING_SECRET", file=sys.stderr)
         return EXIT_USAGE
-    app = create_app(services, settings, BotState(settings.state_path))
+    app = create_app(services, settings, BotState(settings.state_path, clock=services.clock))
     if http:
         run_http(app, port)
     else:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.conversation import Reply, Turn
+from knowledge.clock import Clock
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS handled_events (event_id TEXT PRIMARY KEY, at REAL NOT NULL);
@@ -41,22 +41,26 @@ class Gap:
 class BotState:
     """Thread-safe access to the SQLite file (one connection, one lock: writes are tiny)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, clock: Clock) -> None:
+        self._clock = clock  # the process's one clock (bot.wiring.Services.clock)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 
+    def _now(self) -> float:
+        return self._clock().timestamp()
+
     def first_time(self, event_id: str) -> bool:
         """True the first time an event id is seen: a retried delivery is answered once."""
         with self._lock, self._db:
-            cursor = self._db.execute("INSERT OR IGNORE INTO handled_events VALUES (?, ?)", (event_id, time.time()))
+            cursor = self._db.execute("INSERT OR IGNORE INTO handled_events VALUES (?, ?)", (event_id, self._now()))
             return cursor.rowcount == 1
 
     def remember_thread(self, platform: str, channel: str, thread: str) -> None:
         with self._lock, self._db:
-            self._db.execute("INSERT OR IGNORE INTO threads VALUES (?, ?, ?, ?)", (platform, channel, thread, time.time()))
+            self._db.execute("INSERT OR IGNORE INTO threads VALUES (?, ?, ?, ?)", (platform, channel, thread, self._now()))
 
     def is_answered_thread(self, platform: str, channel: str, thread: str) -> bool:
         with self._lock:
@@ -71,7 +75,7 @@ class BotState:
                 "INSERT INTO answers (platform, channel, thread, user, role, question, answer, sources, abstained, at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (platform, channel, thread, user, role, reply.question, reply.answer, sources, int(reply.abstained),
-                 time.time()))
+                 self._now()))
             return int(cursor.lastrowid)
 
     def history(self, platform: str, channel: str, thread: str, limit: int = 6) -> list[Turn]:
@@ -91,7 +95,7 @@ class BotState:
             if self._db.execute("SELECT 1 FROM answers WHERE id=?", (answer_id,)).fetchone() is None:
                 return False
             self._db.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?)",
-                             (answer_id, user, 1 if helpful else -1, time.time()))
+                             (answer_id, user, 1 if helpful else -1, self._now()))
             return True
 
     def link_message(self, platform: str, message_id: str, answer_id: int) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.conversation import Concierge
+from knowledge.clock import Clock, system_clock
 from knowledge.answering import Answerer, ChatModelAnswerer, ExtractiveAnswerer
 from knowledge.embedding import Embedder, load_embedder
 from knowledge.pipeline import Ingestor
@@ -42,12 +42,15 @@ class Services:
     """Everything a front end needs, built once from settings."""
 
     def __init__(self, settings: KnowledgeSettings, embedder: Embedder | None = None,
-                 store: KnowledgeStore | None = None, chat_model: object | None = None) -> None:
+                 store: KnowledgeStore | None = None, chat_model: object | None = None,
+                 clock: Clock | None = None) -> None:
         self.settings = settings
+        self.tz = ZoneInfo(settings.timezone)
+        # The one clock of the process: the conversation, ingestion, App Home and the bot's state read it.
+        self.clock: Clock = clock or system_clock(self.tz)
         self.embedder = embedder or load_embedder(settings.embedding_model)
         self.store = store or open_store(settings.store_path, settings.chroma_url, settings.collection,
                                          self.embedder.name, self.embedder.dimension)
-        self.tz = ZoneInfo(settings.timezone)
         self.retriever = Retriever(self.store, self.embedder)
         extractive = ExtractiveAnswerer(self.embedder)
         model = chat_model if chat_model is not None else make_chat_model(settings)
@@ -55,11 +58,11 @@ class Services:
             model, extractive, contact=settings.staff_contact)
         self.concierge = Concierge(
             self.retriever, answerer, contact=settings.staff_contact, contact_fr=settings.staff_contact_fr,
-            min_confidence=settings.min_confidence, clock=lambda: datetime.now(self.tz),
+            min_confidence=settings.min_confidence, clock=self.clock,
         )
 
     def ingestor(self) -> Ingestor:
-        return Ingestor(self.settings, self.store, self.embedder)
+        return Ingestor(self.settings, self.store, self.embedder, now=self.clock)
 
     def index_status(self) -> dict[str, object]:
         """Sources, chunks and the last ingestion, for staff."""

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from knowledge.chunking import chunk_records
+from knowledge.clock import Clock
 from knowledge.embedding import Embedder
 from knowledge.loaders import LoadContext, LoaderError, is_supported, load
 from knowledge.models import Chunk, Failure, IngestReport, Source
@@ -73,7 +74,7 @@ def find_sources(roots: Sequence[Path]) -> tuple[list[Source], list[Source], set
 class Ingestor:
     """Brings the index in line with the sources on disk.
 
-    >>> report = Ingestor(settings, store, embedder).run([Path("knowledge/sample")])  # doctest: +SKIP
+    >>> report = Ingestor(settings, store, embedder, now=clock).run([Path("knowledge/sample")])  # doctest: +SKIP
     >>> report.ok
     True
     """
@@ -83,13 +84,13 @@ class Ingestor:
         settings: KnowledgeSettings,
         store: KnowledgeStore,
         embedder: Embedder,
-        now: Callable[[], datetime] | None = None,
+        now: Clock,
     ) -> None:
         self._settings = settings
         self._store = store
         self._embedder = embedder
         self._tz = ZoneInfo(settings.timezone)
-        self._now = now or (lambda: datetime.now(self._tz))
+        self._now = now  # injected where objects are wired: tests pin it
 
     def _signature(self, source: Source, now: datetime) -> str:
         parts = [PIPELINE_VERSION, self._embedder.name, str(self._settings.chunk_chars), self._settings.timezone,
@@ -175,7 +176,7 @@ class Ingestor:
             logger.info("removed source=%s", source_id)
         report.seconds = time.perf_counter() - started
         self._store.record_run({
-            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "finished_at": self._now().astimezone(timezone.utc).isoformat(timespec="seconds"),
             "added": len(report.added), "updated": len(report.updated), "unchanged": len(report.unchanged),
             "removed": len(report.removed), "failed": len(report.failed),
             "failures": "\n".join(f"{f.path}: {f.error}" for f in report.failed)[:4000],

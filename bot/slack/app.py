@@ -9,7 +9,6 @@ import logging
 import re
 import threading
 import time
-from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App, Assistant, BoltResponse, Respond, Say, SetStatus, SetSuggestedPrompts
@@ -171,7 +170,7 @@ class SlackConcierge:
     def home(self, user: str) -> dict:
         staff = self.roles.is_staff(user)
         role = "staff" if staff else "member"
-        now = datetime.now(self.services.tz)
+        now = self.services.clock()
         retriever = self.services.retriever
         events = [{"title": m["title"], "url": m["url"], "start": m.get("start", "")}
                   for m in retriever.upcoming("event", role, now)]

@@ -81,6 +81,6 @@ def services(tmp_path_factory, real_embedder) -> Iterator[Services]:
     store = open_store(settings.store_path, None, settings.collection, real_embedder.name, real_embedder.dimension)
     report = Ingestor(settings, store, real_embedder, now=lambda: TODAY).run([write_corpus(root / "kb")])
     assert report.ok, report.failed
-    built = Services(settings, embedder=real_embedder, store=store)
+    built = Services(settings, embedder=real_embedder, store=store, clock=lambda: TODAY)
     yield built
     release_embedded_store(settings.store_path)

@@ -25,7 +25,8 @@ def with_model(services):
     """Services sharing the module's index and embedder, with another chat model."""
 
     def build(model) -> Services:  # noqa: ANN001
-        return Services(services.settings, embedder=services.embedder, store=services.store, chat_model=model)
+        return Services(services.settings, embedder=services.embedder, store=services.store, chat_model=model,
+                        clock=services.clock)
 
     return build
 

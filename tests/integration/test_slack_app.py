@@ -35,8 +35,8 @@ def slack_api():
 
 
 @pytest.fixture
-def state(tmp_path):
-    return BotState(tmp_path / "state.sqlite3")
+def state(tmp_path, services):
+    return BotState(tmp_path / "state.sqlite3", clock=services.clock)
 
 
 @pytest.fixture

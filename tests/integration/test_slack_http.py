@@ -26,7 +26,7 @@ def http_app(services, tmp_path):
     api = SlackAPIServer(SHARED_DATA / "slack-fixtures")
     settings = BotSettings(slack_bot_token="xoxb-test", slack_signing_secret=SECRET, slack_api_url=api.url,
                            state_path=tmp_path / "s.sqlite3", _env_file=None)
-    app = create_app(services, settings, BotState(settings.state_path),
+    app = create_app(services, settings, BotState(settings.state_path, clock=services.clock),
                      client=WebClient(token="xoxb-test", base_url=api.url))
     server = make_http_server(app, 0, host="127.0.0.1")
     threading.Thread(target=server.serve_forever, daemon=True).start()

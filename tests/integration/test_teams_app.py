@@ -21,8 +21,8 @@ STAFF = "29:staff-user"
 
 
 @pytest.fixture
-def state(tmp_path):
-    return BotState(tmp_path / "teams.sqlite3")
+def state(tmp_path, services):
+    return BotState(tmp_path / "teams.sqlite3", clock=services.clock)
 
 
 def start(services, state, *, anonymous: bool) -> AiohttpServer:
