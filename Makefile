@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install run chat ingest test bench clean
+.PHONY: install run chat ingest test test-faketime bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -27,6 +27,11 @@ ingest: install
 
 test: install
 	$(PY) -m pytest
+
+## The suite again at a far date, the clock running (Debian package faketime): nothing may depend on today.
+FAKETIME_AT ?= @2027-06-15 09:00:00
+test-faketime: install
+	faketime -f '$(FAKETIME_AT)' $(PY) -m pytest
 
 bench: install
 	$(PY) bench/ingest_bench.py
