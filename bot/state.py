@@ -58,9 +58,14 @@ class BotState:
             cursor = self._db.execute("INSERT OR IGNORE INTO handled_events VALUES (?, ?)", (event_id, self._now()))
             return cursor.rowcount == 1
 
+    def claim_message(self, platform: str, channel: str, message_id: str) -> bool:
+        """True the first time a message is claimed: one answer even when it arrives as two events."""
+        return self.first_time(f"{platform}:message:{channel}:{message_id}")
+
     def remember_thread(self, platform: str, channel: str, thread: str) -> None:
         with self._lock, self._db:
-            self._db.execute("INSERT OR IGNORE INTO threads VALUES (?, ?, ?, ?)", (platform, channel, thread, self._now()))
+            self._db.execute("INSERT OR IGNORE INTO threads VALUES (?, ?, ?, ?)",
+                             (platform, channel, thread, self._now()))
 
     def is_answered_thread(self, platform: str, channel: str, thread: str) -> bool:
         with self._lock:

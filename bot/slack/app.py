@@ -14,6 +14,8 @@ from typing import Any
 from slack_bolt import Ack, App, Assistant, BoltResponse, Respond, Say, SetStatus, SetSuggestedPrompts
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, RetryHandler
+from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
 from bot.conversation import Incoming, Reply
 from knowledge.language import detect_language
@@ -106,6 +108,11 @@ class SlackConcierge:
 
     # --- answering ----------------------------------------------------------------------------------------
 
+    def claim(self, channel: str, ts: str) -> bool:
+        """True for the first listener to take a message: a mention in a thread we follow arrives twice
+        (as `app_mention` and as `message`, with different event ids) and is answered once."""
+        return self.state.claim_message(PLATFORM, channel, ts)
+
     def answer(self, *, text: str, channel: str, thread: str, user: str, role: str) -> tuple[Reply, int]:
         history = self.state.history(PLATFORM, channel, thread)
         reply = self.services.concierge.answer(Incoming(_MENTION.sub("", text).strip(), role=role,
@@ -140,8 +147,8 @@ class SlackConcierge:
                 self._team_id = client.auth_test().get("team_id")
             streamer = client.chat_stream(channel=channel, thread_ts=thread, recipient_user_id=user,
                                           recipient_team_id=self._team_id, buffer_size=200)
-            for line in reply.answer.splitlines(keepends=True):
-                streamer.append(markdown_text=line)
+            for chunk in render.stream_chunks(reply.answer):
+                streamer.append(markdown_text=chunk)
             streamer.stop(blocks=[b for b in blocks if b["type"] != "section"])  # the sources and the buttons
             return True
         except SlackApiError as exc:
@@ -158,9 +165,9 @@ class SlackConcierge:
             respond(text="An ingestion is already running; its summary will follow.", response_type="ephemeral")
             return
         try:
+            respond(text="Ingestion started…", response_type="ephemeral")
             report = self.services.ingestor().run(self.services.settings.sources)
-            lines = report.summary_lines()
-            respond(text="\n".join(lines), response_type="ephemeral")
+            respond(text=render.lines_text(report.summary_lines()), response_type="ephemeral")
         except Exception:  # noqa: BLE001
             logger.exception("reingest failed")
             respond(text="The ingestion failed; the details are in the bot's log.", response_type="ephemeral")
@@ -182,11 +189,21 @@ class SlackConcierge:
                                 ask_command=self.settings.slack_ask_command)
 
 
+def retry_handlers() -> list[RetryHandler]:
+    """slack_sdk's own retries: a reset connection, 429 after its `Retry-After`, and 500/503."""
+    return [ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2)]
+
+
 def create_app(services: Services, settings: BotSettings, state: BotState, *,
                client: WebClient | None = None, token_verification: bool = True) -> App:
-    """The bolt App with every listener. `client` defaults to a WebClient on `SLACK_API_URL`."""
+    """The bolt App with every listener. `client` defaults to a WebClient on `SLACK_API_URL`; either way it
+    gets the retry handlers it lacks (bolt copies them into each request's client)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     client = client or WebClient(token=token, base_url=settings.slack_api_url)
+    client.retry_handlers = list(client.retry_handlers or []) + [
+        handler for handler in retry_handlers()
+        if not any(type(existing) is type(handler) for existing in client.retry_handlers or [])]
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     app = App(client=client, signing_secret=signing_secret, token_verification_enabled=token_verification,
               request_verification_enabled=signing_secret is not None)
@@ -194,12 +211,11 @@ def create_app(services: Services, settings: BotSettings, state: BotState, *,
 
     @app.middleware
     def answer_each_event_once(req, resp, next):  # noqa: ANN001, ANN202, A002
-        """Slack re-sends an event it thinks was missed: acknowledge, do not answer twice."""
-        if req.headers.get("x-slack-retry-num"):
-            logger.info("ignoring Slack retry %s", req.headers.get("x-slack-retry-num"))
-            return BoltResponse(status=200, body="")
+        """Slack re-sends an event it thinks was missed: answer it unless its id was already handled (the
+        original may have been lost while the bot restarted)."""
         event_id = req.body.get("event_id") if isinstance(req.body, dict) else None
         if event_id and not state.first_time(str(event_id)):
+            logger.info("event already handled event_id=%s retry=%s", event_id, req.headers.get("x-slack-retry-num"))
             return BoltResponse(status=200, body="")
         return next()
 
@@ -222,6 +238,8 @@ def create_app(services: Services, settings: BotSettings, state: BotState, *,
 
     @app.event("app_mention")
     def answer_mention(event: dict, client: WebClient) -> None:
+        if not concierge.claim(event["channel"], event["ts"]):
+            return  # already answered as a `message` in a thread we follow
         thread = event.get("thread_ts") or event["ts"]
         role = concierge.roles.for_message(event["channel"], event.get("channel_type"), event.get("user", ""))
         concierge.reply_in_thread(client, text=event.get("text", ""), channel=event["channel"], thread=thread,
@@ -240,6 +258,8 @@ def create_app(services: Services, settings: BotSettings, state: BotState, *,
             thread = event["thread_ts"]  # a follow-up in a thread we answered: no new mention needed
         else:
             return
+        if not concierge.claim(channel, event["ts"]):
+            return  # already answered as an `app_mention`
         role = concierge.roles.for_message(channel, event.get("channel_type"), user)
         concierge.reply_in_thread(client, text=event["text"], channel=channel, thread=thread, user=user, role=role)
 
@@ -266,21 +286,21 @@ def create_app(services: Services, settings: BotSettings, state: BotState, *,
     def staff_command(ack: Ack, command: dict, respond: Respond) -> None:
         ack()
         action = (command.get("text") or "").strip().lower()
+        # Who asks comes from the signed payload only; nothing typed in the text can make someone staff.
         if not concierge.roles.is_staff(command["user_id"]):
             respond(text="Sorry, this command is for the cluster team. Ask me anything with "
                          f"{settings.slack_ask_command}!", response_type="ephemeral")
             return
         if action == "reingest":
-            respond(text="Ingestion started…", response_type="ephemeral")
             concierge.reingest(respond)
         elif action == "gaps":
             gaps = state.gaps(20)
-            respond(text="\n".join(f"• {g.question} — {g.reason} ({g.platform})" for g in gaps)
+            respond(text=render.lines_text([f"• {g.question} — {g.reason} ({g.platform})" for g in gaps])
                     or "No knowledge gap recorded.", response_type="ephemeral")
         elif action == "status":
             status = concierge.services.index_status()
-            respond(text=f"{status['sources']} sources, {status['chunks']} chunks; last ingestion "
-                         f"{status.get('finished_at') or 'never'}, {status.get('failed', 0)} failed.",
+            respond(text=render.escape(f"{status['sources']} sources, {status['chunks']} chunks; last ingestion "
+                                       f"{status.get('finished_at') or 'never'}, {status.get('failed', 0)} failed."),
                     response_type="ephemeral")
         else:
             respond(text=f"Usage: {settings.slack_admin_command} reingest | gaps | status", response_type="ephemeral")

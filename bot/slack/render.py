@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from urllib.parse import quote
 
 from knowledge.answering import SourceRef
 
@@ -11,16 +13,45 @@ MAX_BLOCKS = 50
 FEEDBACK_UP, FEEDBACK_DOWN = "feedback_up", "feedback_down"
 
 
+# Characters a URL may keep as they are; everything else (spaces, `|`, `<`, `>`, quotes...) is percent-encoded.
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
+_CITATION = re.compile(r"\[\d+\](?![(:])")  # `[2]`, but not a Markdown link or reference definition
+_MARKDOWN_SPECIAL = re.compile(r"([\\\[\]])")
+
+
 def escape(text: str) -> str:
-    """Slack mrkdwn control characters."""
+    """Slack's control characters as entities, so no text can ping (`<!channel>`, `<@U1>`) or make a link.
+
+    >>> escape("R&D <!channel>")
+    'R&amp;D &lt;!channel&gt;'
+    """
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_markdown(text: str) -> str:
+    """`escape`, and no Markdown link either (for `markdown_text`): brackets are escaped, citations `[n]` kept."""
+    pieces, position = [], 0
+    for match in _CITATION.finditer(text):
+        pieces += [_MARKDOWN_SPECIAL.sub(r"\\\1", text[position : match.start()]), match.group()]
+        position = match.end()
+    pieces.append(_MARKDOWN_SPECIAL.sub(r"\\\1", text[position:]))
+    return escape("".join(pieces))
+
+
+def safe_url(url: str) -> str | None:
+    """A web URL fit for `<url|label>` (percent-encoded, `&` as an entity), or None for anything else."""
+    url = url.strip()
+    if not url.startswith(("http://", "https://")):
+        return None
+    return escape(quote(url, safe=_URL_SAFE))
 
 
 def link(url: str, title: str) -> str:
     """`<url|title>` for web links; the bare title (and path) otherwise."""
     label = escape(title).replace("|", "¦")
-    if url.startswith(("http://", "https://")):
-        return f"<{url}|{label}>"
+    target = safe_url(url)
+    if target:
+        return f"<{target}|{label}>"
     return f"{label} ({escape(url)})" if url and url != title else label
 
 
@@ -94,9 +125,19 @@ def feedback_block(answer_id: int, language: str) -> dict:
 
 
 def fallback_text(answer: str) -> str:
-    """Notification text shown where blocks are not (push notifications, search)."""
+    """Notification text shown where blocks are not (push notifications, search), escaped like the blocks."""
     first = answer.strip().splitlines()[0] if answer.strip() else ""
-    return first[:300]
+    return escape(first[:300])
+
+
+def stream_chunks(answer: str) -> list[str]:
+    """The answer as `markdown_text` pieces for chat streaming, one line each, escaped."""
+    return [escape_markdown(line) for line in answer.splitlines(keepends=True)]
+
+
+def lines_text(lines: Sequence[str]) -> str:
+    """Plain lines (summaries, gaps) as one escaped mrkdwn text."""
+    return "\n".join(escape(line) for line in lines)
 
 
 def home_view(*, staff: bool, events: Sequence[dict], calls: Sequence[dict], status: dict | None,

@@ -43,6 +43,12 @@ APOLOGY = {
 }
 
 
+def user_of(activity: Activity) -> str:
+    """The sender's stable identity (Entra object id, else the Teams id): answers and feedback use the same."""
+    sender = activity.from_property
+    return (getattr(sender, "aad_object_id", None) or sender.id or "") if sender else ""
+
+
 class TeamsConcierge:
     """The handlers' logic, kept apart from the SDK's registration."""
 
@@ -54,6 +60,7 @@ class TeamsConcierge:
         self._reingest_lock = asyncio.Lock()
 
     def is_staff(self, activity: Activity) -> bool:
+        """From the authenticated activity's sender only (never from what the message says)."""
         sender = activity.from_property
         ids = {sender.id, getattr(sender, "aad_object_id", None)} if sender else set()
         return bool(ids & set(self.settings.teams_staff_users))
@@ -79,7 +86,7 @@ class TeamsConcierge:
             return
         conversation = activity.conversation
         kind = conversation.conversation_type or "personal"
-        user = (activity.from_property.aad_object_id or activity.from_property.id) if activity.from_property else ""
+        user = user_of(activity)
         role = self.role(activity)
         streaming = kind == "personal" and activity.delivery_mode != DeliveryModes.expect_replies
         try:
@@ -108,10 +115,9 @@ class TeamsConcierge:
         """Stream the answer in a 1:1 chat; the final message carries the citations and the feedback loop."""
         stream = context.streaming_response
         stream.queue_informative_update("…")
-        text = reply.answer if not reply.sources else (
-            f"{reply.answer}\n\n{render.sources_markdown(reply.sources, reply.language)}")
-        stream.set_citations([Citation(content=ref.snippet[:300] or ref.title, title=ref.title,
-                                       url=ref.url if ref.url.startswith(("http://", "https://")) else None)
+        text = render.answer_markdown(reply.answer, reply.sources, reply.language)
+        stream.set_citations([Citation(content=render.escape_plain(ref.snippet[:300] or ref.title),
+                                       title=render.escape_plain(ref.title), url=render.safe_url(ref.url))
                               for ref in reply.sources])  # the SDK turns [n] into Teams citation claims
         stream.set_generated_by_ai_label(bool(reply.sources))
         stream.set_feedback_loop(True)
@@ -122,7 +128,7 @@ class TeamsConcierge:
 
     async def _card_feedback(self, context: TurnContext) -> None:
         value = context.activity.value
-        user = context.activity.from_property.id if context.activity.from_property else ""
+        user = user_of(context.activity)
         helpful = value.get(render.FEEDBACK_KEY) == "up"
         if self.state.record_feedback(int(value.get("answer_id", 0)), user, helpful):
             await context.send_activity("Thanks for your feedback!" if helpful else
@@ -133,7 +139,7 @@ class TeamsConcierge:
         value = context.activity.value or {}
         action = value.get("actionValue") or {}
         answer_id = self.state.answer_for_message(PLATFORM, context.activity.reply_to_id or "")
-        user = context.activity.from_property.id if context.activity.from_property else ""
+        user = user_of(context.activity)
         if answer_id is not None and action.get("reaction") in {"like", "dislike"}:
             self.state.record_feedback(answer_id, user, action["reaction"] == "like")
         await context.send_activity(Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200)))
@@ -144,20 +150,20 @@ class TeamsConcierge:
             return
         if command == "gaps":
             gaps = self.state.gaps(20)
-            await context.send_activity("\n\n".join(f"- {g.question} — {g.reason} ({g.platform})" for g in gaps)
-                                        or "No knowledge gap recorded.")
+            await context.send_activity("\n\n".join(render.escape(f"- {g.question} — {g.reason} ({g.platform})")
+                                                    for g in gaps) or "No knowledge gap recorded.")
         elif command == "status":
             status = self.services.index_status()
-            await context.send_activity(f"{status['sources']} sources, {status['chunks']} chunks; last ingestion "
-                                        f"{status.get('finished_at') or 'never'}, {status.get('failed', 0)} failed.")
+            await context.send_activity(render.escape(
+                f"{status['sources']} sources, {status['chunks']} chunks; last ingestion "
+                f"{status.get('finished_at') or 'never'}, {status.get('failed', 0)} failed."))
         else:
-            if self._reingest_lock.locked():
+            if self._reingest_lock.locked():  # no await between the check and `async with`: one runs at a time
                 await context.send_activity("An ingestion is already running.")
                 return
             async with self._reingest_lock:
                 report = await asyncio.to_thread(self.services.ingestor().run, self.services.settings.sources)
-            lines = report.summary_lines()
-            await context.send_activity("\n\n".join(lines))
+            await context.send_activity("\n\n".join(render.escape(line) for line in report.summary_lines()))
 
 
 def create_agent(services: Services, settings: BotSettings, state: BotState, adapter: CloudAdapter,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from urllib.parse import quote
 
 from microsoft_agents.activity import Activity, Attachment
 from microsoft_agents.activity.entity.ai_entity import ClientCitation, ClientCitationAppearance
@@ -11,6 +13,39 @@ from knowledge.answering import SourceRef
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 FEEDBACK_KEY = "concierge_feedback"
+# Characters a URL may keep; the rest (spaces, brackets, parentheses, `<`, `>`, `|`...) is percent-encoded so a
+# URL cannot close a Markdown link early or open a tag.
+_URL_SAFE = ":/?#@!$&'*+,;=%~-._"
+_CITATION = re.compile(r"\[\d+\](?![(:])")  # `[2]`, but not a Markdown link or reference definition
+_MARKDOWN_SPECIAL = re.compile(r"([\\\[\]])")
+
+
+def escape_plain(text: str) -> str:
+    """HTML-ish characters as entities: no `<at>` mention, no tag, from any source."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape(text: str) -> str:
+    """Text for Markdown (messages, card TextBlocks, streamed chunks): `escape_plain`, and brackets escaped so no
+    `[text](url)` link can be made; citation markers `[n]` stay as they are for Teams to match.
+
+    >>> escape("<at>All</at>, see [1]")
+    '&lt;at&gt;All&lt;/at&gt;, see [1]'
+    """
+    pieces, position = [], 0
+    for match in _CITATION.finditer(text):
+        pieces += [_MARKDOWN_SPECIAL.sub(r"\\\1", text[position : match.start()]), match.group()]
+        position = match.end()
+    pieces.append(_MARKDOWN_SPECIAL.sub(r"\\\1", text[position:]))
+    return escape_plain("".join(pieces))
+
+
+def safe_url(url: str) -> str | None:
+    """A web URL safe in a Markdown link, a card action or a citation (percent-encoded); None otherwise."""
+    url = url.strip()
+    if not url.startswith(("http://", "https://")):
+        return None
+    return quote(url, safe=_URL_SAFE)
 
 
 def _date_note(ref: SourceRef, language: str) -> str:
@@ -30,23 +65,31 @@ def citations(sources: Sequence[SourceRef], language: str) -> list[ClientCitatio
     for ref in sources:
         abstract = " — ".join(part for part in (_date_note(ref, language), ref.snippet.replace("\n", " ")) if part)
         out.append(ClientCitation(position=ref.n, appearance=ClientCitationAppearance(
-            name=ref.title[:80], url=ref.url if ref.url.startswith(("http://", "https://")) else None,
-            abstract=abstract[:160] or ref.title[:160])))
+            name=escape_plain(ref.title[:80]), url=safe_url(ref.url),
+            abstract=escape_plain(abstract[:160] or ref.title[:160]))))
     return out
 
 
 def sources_markdown(sources: Sequence[SourceRef], language: str) -> str:
+    """`[1] [title](url) · Deadline ...`, one paragraph per source; titles escaped, URLs percent-encoded."""
     lines = []
     for ref in sources:
-        label = f"[{ref.title}]({ref.url})" if ref.url.startswith(("http://", "https://")) else ref.title
+        url = safe_url(ref.url)
+        label = f"[{escape(ref.title)}]({url})" if url else escape(ref.title)
         note = _date_note(ref, language)
-        lines.append(f"[{ref.n}] {label}" + (f" · {note}" if note else ""))
+        lines.append(f"[{ref.n}] {label}" + (f" · {escape(note)}" if note else ""))
     return "\n\n".join(lines)
+
+
+def answer_markdown(answer: str, sources: Sequence[SourceRef], language: str) -> str:
+    """The answer (escaped) and its sources, as the Markdown text of a message or a stream."""
+    text = escape(answer)
+    return text if not sources else f"{text}\n\n{sources_markdown(sources, language)}"
 
 
 def chat_message(answer: str, sources: Sequence[SourceRef], language: str, *, feedback: bool) -> Activity:
     """A message with native citations (and Teams' feedback loop) for 1:1 and group chats."""
-    text = answer if not sources else f"{answer}\n\n{sources_markdown(sources, language)}"
+    text = answer_markdown(answer, sources, language)
     activity = Activity(type="message", text=text, text_format="markdown")
     if sources:
         activity.add_ai_metadata(citations(sources, language))
@@ -58,13 +101,13 @@ def chat_message(answer: str, sources: Sequence[SourceRef], language: str, *, fe
 def card_message(answer: str, sources: Sequence[SourceRef], language: str, answer_id: int | None) -> Activity:
     """An Adaptive Card for channels: the answer, dated sources, one open-URL action each, 👍/👎 buttons."""
     fr = language == "fr"
-    body: list[dict] = [{"type": "TextBlock", "text": answer, "wrap": True}]
+    body: list[dict] = [{"type": "TextBlock", "text": escape(answer), "wrap": True}]
     if sources:
         body.append({"type": "TextBlock", "text": "Sources", "weight": "Bolder", "spacing": "Medium"})
         body.extend({"type": "TextBlock", "wrap": True, "spacing": "Small", "text": line}
                     for line in sources_markdown(sources, language).split("\n\n"))
-    actions: list[dict] = [{"type": "Action.OpenUrl", "title": f"[{ref.n}] {ref.title}"[:60], "url": ref.url}
-                           for ref in sources if ref.url.startswith(("http://", "https://"))]
+    actions: list[dict] = [{"type": "Action.OpenUrl", "title": escape_plain(f"[{ref.n}] {ref.title}"[:60]),
+                            "url": safe_url(ref.url)} for ref in sources if safe_url(ref.url)]
     if answer_id is not None:
         actions += [
             {"type": "Action.Submit", "title": "👍 Utile" if fr else "👍 Helpful",
@@ -74,4 +117,5 @@ def card_message(answer: str, sources: Sequence[SourceRef], language: str, answe
         ]
     card = {"type": "AdaptiveCard", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
             "version": "1.5", "body": body, "actions": actions}
-    return Activity(type="message", text=answer, attachments=[Attachment(content_type=CARD_TYPE, content=card)])
+    return Activity(type="message", text=escape(answer),
+                    attachments=[Attachment(content_type=CARD_TYPE, content=card)])

@@ -2,6 +2,7 @@
 
 Answers come from ../shared/data/slack-fixtures where one fits (api.test, chat streams), else are
 built here. A real `WebClient(base_url=server.url)` talks to it; `response_url`s point at it too.
+`fail_next` makes it answer like a rate-limited or broken Slack (429 with `Retry-After`, or 500).
 """
 
 from __future__ import annotations
@@ -20,12 +21,16 @@ TEAM = "T0TEST"
 
 class SlackAPIServer:
     def __init__(self, fixtures: Path, *, shared_channels: set[str] = frozenset(),
-                 groups: dict[str, list[str]] | None = None, streaming: bool = False) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
+                 groups: dict[str, list[str]] | None = None, streaming: bool = False,
+                 bot_user: str | None = BOT_USER) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []  # the calls Slack carried out (200 answers)
+        self.refused: list[tuple[str, int]] = []  # (method, status) of the calls answered 429 or 500
+        self._failures: dict[str, list[tuple[int, int]]] = {}  # method -> [(status, retry_after)] to serve next
         self.arrivals: list[float] = []  # time.perf_counter() of each call, parallel to `calls`
         self.shared_channels = set(shared_channels)
         self.groups = groups or {}
         self.streaming = streaming
+        self.bot_user = bot_user  # None: auth.test does not say who the bot is (bolt's `context.bot_user_id` is None)
         self._fixtures = fixtures
         self._cond = threading.Condition()
         self._ts = 1700000000.0
@@ -42,12 +47,25 @@ class SlackAPIServer:
                     else:
                         params.update({k: v[0] for k, v in parse_qs(raw).items()})
                 method = url.path.rsplit("/api/", 1)[-1] if "/api/" in url.path else url.path
-                body = json.dumps(server.answer(method, params)).encode()
                 with server._cond:
-                    server.calls.append((method, params))
-                    server.arrivals.append(time.perf_counter())
-                    server._cond.notify_all()
-                self.send_response(200)
+                    failure = server._failures.get(method, []) and server._failures[method].pop(0)
+                    if failure:
+                        server.refused.append((method, failure[0]))
+                        server._cond.notify_all()
+                if failure:
+                    status, retry_after = failure
+                    error = "ratelimited" if status == 429 else "internal_error"
+                    body = json.dumps({"ok": False, "error": error}).encode()
+                    self.send_response(status)
+                    if status == 429:
+                        self.send_header("Retry-After", str(retry_after))
+                else:
+                    body = json.dumps(server.answer(method, params)).encode()
+                    with server._cond:
+                        server.calls.append((method, params))
+                        server.arrivals.append(time.perf_counter())
+                        server._cond.notify_all()
+                    self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -65,13 +83,20 @@ class SlackAPIServer:
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self._thread.start()
 
+    def fail_next(self, method: str, status: int, times: int = 1, retry_after: int = 0) -> None:
+        """Answer the next `times` calls of `method` with `status` (429 with `Retry-After`, or 500): the call is
+        not carried out, as when Slack refuses it."""
+        with self._cond:
+            self._failures.setdefault(method, []).extend([(status, retry_after)] * times)
+
     def fixture(self, name: str) -> dict:
         return json.loads((self._fixtures / name).read_text(encoding="utf-8"))
 
     def answer(self, method: str, params: dict[str, Any]) -> dict:
         if method == "auth.test":
-            return {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "concierge",
-                    "team_id": TEAM, "user_id": BOT_USER, "bot_id": "BBOT"}
+            answer = {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "concierge",
+                      "team_id": TEAM, "user_id": self.bot_user, "bot_id": "BBOT"}
+            return {k: v for k, v in answer.items() if v is not None}
         if method == "chat.postMessage":
             self._ts += 1
             return {"ok": True, "channel": params.get("channel"), "ts": f"{self._ts:.6f}",

@@ -56,6 +56,24 @@ CORPUS = {
         "# Escalation\n\nQuestions about a member's invoices are forwarded to the account manager "
         "within one working day.\n"
     ),
+    # One document per audience on topics of their own (public, member; staff above), and one whose text,
+    # title and URL try to ping people and make links in Slack and Teams.
+    "export-voucher.md": (
+        "---\ntitle: Export voucher\naudience: public\nurl: https://kb.test/export-voucher\n---\n"
+        "# Export voucher\n\nThe export voucher covers half of the travel expenses of a first trade mission "
+        "abroad, up to EUR 5,000.\n"
+    ),
+    "clean-room.md": (
+        "---\ntitle: Clean room booking\naudience: member\nurl: https://kb.test/clean-room\n---\n"
+        "# Clean room\n\nThe shared ISO 7 clean room can be booked by the half day for EUR 250. "
+        "Send the booking form to the lab manager two weeks ahead.\n"
+    ),
+    "press-kit.md": (
+        "---\ntitle: \"Press kit <!here> | <@U123> [x](https://evil.test/t)\"\naudience: public\n"
+        "url: \"https://kb.test/press kit?a=1&b=2|<!channel>\"\n---\n"
+        "# Press kit\n\nJournalists download the press kit <!channel> <!here> <@U123> <#C1> <!subteam^S1> "
+        "<at>Everyone</at> from [the press page](https://evil.test/phish) or <https://evil.test|the site>.\n"
+    ),
 }
 TODAY = datetime(2026, 11, 22, 12, 0, tzinfo=PARIS)
 

@@ -5,9 +5,13 @@ port, with `expectReplies` (replies in the response) and in normal mode (replies
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 import urllib.error
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -15,9 +19,26 @@ from bot.settings import BotSettings
 from bot.state import BotState
 from bot.teams.app import create_web_app
 from tests.fakes.teams_service import AiohttpServer, ConnectorService
+from tests.integration.conftest import CORPUS
+from tests.integration.test_slack_app import BY_AUDIENCE, BlockingIngestor
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 STAFF = "29:staff-user"
+PUBLIC_CHANNEL, PUBLIC_GROUP = "19:public@thread.tacv2", "19:public-group@thread.v2"
+PINGS = ("<!channel>", "<!here>", "<@U123>", "<at>", "<https://evil.test")
+_LINK_TO_EVIL = re.compile(r"(?<!\\)\]\(https://evil")  # a Markdown link whose `]` is not escaped
+
+
+def assert_pings_nobody(activities: list[dict]) -> None:
+    """No raw mention or tag anywhere in what was sent, no Markdown link in what Teams renders as Markdown."""
+    sent = json.dumps(activities, ensure_ascii=False)
+    assert "Journalists download the press kit" in sent
+    for ping in PINGS:
+        assert ping not in sent
+    markdown = [a.get("text") or "" for a in activities] + [
+        block["text"] for a in activities for attachment in a.get("attachments") or []
+        for block in attachment["content"]["body"]]
+    assert not [text for text in markdown if _LINK_TO_EVIL.search(text)]
 
 
 @pytest.fixture
@@ -26,8 +47,8 @@ def state(tmp_path, services):
 
 
 def start(services, state, *, anonymous: bool) -> AiohttpServer:
-    settings = BotSettings(teams_staff_users=STAFF, teams_conversation_roles="19:public@thread.tacv2=public",
-                           _env_file=None)
+    settings = BotSettings(teams_staff_users=STAFF, teams_conversation_roles=f"{PUBLIC_CHANNEL}=public,"
+                           f"{PUBLIC_GROUP}=public", _env_file=None)
     return AiohttpServer(create_web_app(services, settings, state, allow_anonymous=anonymous))
 
 
@@ -109,13 +130,60 @@ def test_follow_ups_keep_the_chat_context(teams):
     assert "2027-03-04" in messages(body)[0]["text"]
 
 
-def test_staff_documents_never_reach_a_channel_but_reach_staff_in_a_chat(teams):
-    question = "What is the internal escalation procedure for invoices?"
-    _, channel = post(teams, activity(question, user=STAFF, conversation_type="channel",
-                                      conversation_id="19:general@thread.tacv2;messageid=2"))
-    assert "kb.test/internal" not in json.dumps(channel)
-    _, chat = post(teams, activity(question, user=STAFF))
-    assert "kb.test/internal" in json.dumps(chat)
+@pytest.mark.parametrize("conversation_type, conversation_id, user, sees", [
+    ("channel", f"{PUBLIC_CHANNEL};messageid=2", STAFF, {"public"}),  # configured public: whoever asks
+    ("groupChat", PUBLIC_GROUP, STAFF, {"public"}),
+    ("channel", "19:general@thread.tacv2;messageid=2", STAFF, {"public", "member"}),
+    ("groupChat", "19:group@thread.v2", STAFF, {"public", "member"}),
+    ("personal", "a:personal-member", "29:member-user", {"public", "member"}),
+    ("personal", "a:personal-staff", STAFF, {"public", "member", "staff"}),
+], ids=["public-channel", "public-group-chat", "member-channel", "member-group-chat", "member-chat", "staff-chat"])
+def test_each_conversation_sees_its_audiences_sources_only(teams, conversation_type, conversation_id, user, sees):
+    for audience, (question, url, words) in BY_AUDIENCE.items():
+        mention = "" if conversation_type == "personal" else "<at>Concierge</at> "
+        _, body = post(teams, activity(mention + question, user=user, conversation_type=conversation_type,
+                                       conversation_id=conversation_id))
+        seen = json.dumps(messages(body), ensure_ascii=False)
+        if audience in sees:
+            assert url in seen and words in seen, audience
+        else:
+            assert url not in seen and words not in seen, f"{audience} content in {conversation_id}"
+
+
+@pytest.mark.parametrize("conversation_type", ["personal", "channel"])
+def test_a_quoted_document_pings_nobody_and_makes_no_link(teams, conversation_type):
+    _, body = post(teams, activity("<at>Concierge</at> Where can journalists download the press kit?",
+                                   conversation_type=conversation_type, conversation_id="19:press@thread.tacv2"))
+    assert_pings_nobody(messages(body))
+    sent = json.dumps(messages(body), ensure_ascii=False)
+    assert "&lt;!channel&gt;" in sent and "https://kb.test/press%20kit?a=1&b=2%7C%3C!channel%3E" in sent
+
+
+def test_a_streamed_answer_pings_nobody_and_makes_no_link(teams, connector):
+    post(teams, activity("Where can journalists download the press kit?", service_url=connector.url,
+                         expect_replies=False))
+    connector.wait_for(lambda a: any(e.get("streamType") == "final" for e in a.get("entities") or []), timeout=60)
+    assert_pings_nobody(connector.activities)
+
+
+def answer_user(tmp_path: Path, answer_id: int) -> str:
+    """Who an answer was recorded for, read from the state file itself."""
+    with sqlite3.connect(tmp_path / "teams.sqlite3") as db:
+        return db.execute("SELECT user FROM answers WHERE id=?", (answer_id,)).fetchone()[0]
+
+
+def test_card_feedback_is_tied_to_the_identity_the_answer_was_recorded_for(teams, state, tmp_path):
+    sender = {"id": "29:member-user", "name": "Member", "aadObjectId": "aad-member"}
+    conversation = {"conversation_type": "channel", "conversation_id": "19:c@thread.tacv2;messageid=4"}
+    _, body = post(teams, activity("<at>Concierge</at> Quels appels à projets sont ouverts ?", **conversation,
+                                   **{"from": sender}))
+    card = messages(body)[0]["attachments"][0]["content"]
+    answer_id = next(a["data"]["answer_id"] for a in card["actions"] if a["type"] == "Action.Submit")
+    post(teams, activity("", **conversation, **{"from": sender},
+                         value={"concierge_feedback": "down", "answer_id": answer_id}))
+    assert answer_user(tmp_path, answer_id) == "aad-member"
+    assert state.feedback(answer_id) == {"aad-member": -1}
+    assert [(g.answer_id, g.reason) for g in state.gaps()] == [(answer_id, "marked unhelpful")]
 
 
 def test_card_feedback_and_the_feedback_loop_are_recorded(teams, state):
@@ -159,9 +227,33 @@ def test_requests_without_a_valid_token_are_refused_when_anonymous_is_off(servic
     assert status == 401
 
 
-def test_non_staff_cannot_reingest(teams):
-    _, body = post(teams, activity("reingest"))
+@pytest.mark.parametrize("extra", [
+    {},
+    {"entities": [{"type": "mention", "mentioned": {"id": STAFF, "name": "Staff"}, "text": "<at>Staff</at>"}]},
+    {"from": {"id": "29:member-user", "name": STAFF}},
+], ids=["plain", "mentioning-staff", "named-like-staff"])
+def test_only_the_sender_of_the_activity_counts_for_staff_commands(teams, services, monkeypatch, extra):
+    ingestor = BlockingIngestor()
+    monkeypatch.setattr(services, "ingestor", lambda: ingestor)
+    text = "<at>Staff</at> reingest" if "entities" in extra else "reingest"
+    _, body = post(teams, activity(text, **extra))
     assert "for the cluster team" in messages(body)[0]["text"]
+    assert ingestor.runs == 0
+
+
+def test_a_second_reingest_while_one_runs_is_told_so(teams, services, monkeypatch):
+    ingestor = BlockingIngestor()
+    monkeypatch.setattr(services, "ingestor", lambda: ingestor)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            first = pool.submit(post, teams, activity("reingest", user=STAFF))
+            assert ingestor.started.wait(10)
+            _, second = post(teams, activity("reingest", user=STAFF))
+        finally:
+            ingestor.release.set()
+        _, first_body = first.result(timeout=30)
+    assert [m["text"] for m in messages(second)] == ["An ingestion is already running."]
+    assert messages(first_body)[0]["text"].startswith("Ingestion done") and ingestor.runs == 1
 
 
 def test_an_error_becomes_a_polite_reply(teams, services, monkeypatch):
@@ -173,25 +265,26 @@ def test_an_error_becomes_a_polite_reply(teams, services, monkeypatch):
     assert messages(body)[0]["text"].startswith("Désolé")
 
 
-def test_the_teams_feedback_loop_is_recorded_against_the_answer(teams, state, connector):
+def test_the_teams_feedback_loop_is_recorded_against_the_answer(teams, state, connector, tmp_path):
+    sender = {"id": "29:member-user", "name": "Member", "aadObjectId": "aad-member"}
     post(teams, activity("Combien coûte l'adhésion au cluster ?", service_url=connector.url, expect_replies=False,
-                         conversation_type="groupChat", conversation_id="19:feedback@thread.v2"))
+                         conversation_type="groupChat", conversation_id="19:feedback@thread.v2", **{"from": sender}))
     sent = connector.wait_for(lambda a: a.get("type") == "message")
     message_id = f"sent-{connector.activities.index(sent) + 1}"
     status, _ = post(teams, {**activity("", conversation_type="groupChat", conversation_id="19:feedback@thread.v2",
-                                        service_url=connector.url, expect_replies=False),
+                                        service_url=connector.url, expect_replies=False, **{"from": sender}),
                              "type": "invoke", "name": "message/submitAction", "replyToId": message_id,
-                             "value": {"actionName": "feedback",
-                                       "actionValue": {"reaction": "dislike", "feedback": "{\"feedbackText\":\"old\"}"}}})
+                             "value": {"actionName": "feedback", "actionValue": {
+                                 "reaction": "dislike", "feedback": "{\"feedbackText\":\"old\"}"}}})
     assert status == 200
     [gap] = state.gaps()
     assert gap.reason == "marked unhelpful" and gap.question == "Combien coûte l'adhésion au cluster ?"
+    assert answer_user(tmp_path, gap.answer_id) == "aad-member"
+    assert state.feedback(gap.answer_id) == {"aad-member": -1}
 
 
 def test_staff_reingest_in_a_chat_returns_the_summary(teams, services):
-    from pathlib import Path
-
     services.settings.sources = [Path(services.store.sources()["kb/calls.csv"].root)]  # the folder indexed at start
     _, body = post(teams, activity("reingest", user=STAFF))
     text = messages(body)[0]["text"]
-    assert text.startswith("Ingestion done") and "5 unchanged" in text and "0 failed" in text
+    assert text.startswith("Ingestion done") and f"{len(CORPUS)} unchanged" in text and "0 failed" in text

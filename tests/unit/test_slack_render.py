@@ -1,9 +1,28 @@
-"""Block Kit rendering: links, dates, Slack's limits, never a lost reply."""
+"""Block Kit rendering: links, dates, Slack's limits, never a lost reply, and nothing from a source that
+pings people or makes a link."""
 
 from __future__ import annotations
 
-from bot.slack.render import SECTION_LIMIT, answer_blocks, home_view, link, source_line, split_text
+import json
+
+import pytest
+
+from bot.slack.render import (
+    SECTION_LIMIT,
+    answer_blocks,
+    escape,
+    fallback_text,
+    home_view,
+    lines_text,
+    link,
+    safe_url,
+    source_line,
+    split_text,
+    stream_chunks,
+)
 from knowledge.answering import SourceRef
+
+PINGS = ["<!channel>", "<!here>", "<!everyone>", "<@U123>", "<#C1>", "<!subteam^S1>", "<https://evil.test|click>"]
 
 
 def ref(n: int = 1, **kw) -> SourceRef:
@@ -43,3 +62,47 @@ def test_member_home_has_no_staff_sections():
                      ask_command="/ask")
     text = str(view)
     assert "No upcoming event" in text and "Index status" not in text and "Knowledge gaps" not in text
+
+
+@pytest.mark.parametrize("ping", PINGS)
+def test_a_ping_quoted_from_a_source_is_escaped_in_blocks_fallback_and_stream(ping):
+    answer = f"{ping} Apply before 2027-03-04. [1]"
+    sent = json.dumps(answer_blocks(answer, [ref(title=f"EIC {ping}")], "en", answer_id=1)) + fallback_text(answer)
+    sent += "".join(stream_chunks(answer))
+    assert ping not in sent
+    assert escape(ping) in fallback_text(answer)
+
+
+@pytest.mark.parametrize("url, target", [
+    ("https://kb.test/a|b", "https://kb.test/a%7Cb"),
+    ("https://kb.test/a>b<c", "https://kb.test/a%3Eb%3Cc"),
+    ("https://kb.test/a b", "https://kb.test/a%20b"),
+    ("https://kb.test/?a=1&b=2", "https://kb.test/?a=1&amp;b=2"),
+    ("https://kb.test/caf%C3%A9#top", "https://kb.test/caf%C3%A9#top"),
+])
+def test_link_targets_cannot_end_the_link_early(url, target):
+    assert safe_url(url) == target
+    assert link(url, "Guide") == f"<{target}|Guide>"
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "slack://open", "<!channel>"])
+def test_only_web_urls_become_links(url):
+    assert not link(url, "Guide").startswith("<") and safe_url(url) is None
+    assert "<!channel>" not in link(url, "Guide")
+
+
+def test_streamed_markdown_makes_no_link_but_keeps_citations():
+    [chunk] = stream_chunks("See [the page](https://evil.test) and [2] or [3](https://evil.test) [4]: x")
+    assert chunk == "See \\[the page\\](https://evil.test) and [2] or \\[3\\](https://evil.test) \\[4\\]: x"
+
+
+def test_app_home_and_staff_lists_escape_titles_urls_gaps_and_failures():
+    view = home_view(staff=True, events=[{"title": "Meetup <!here>", "url": "https://kb.test/e|<!channel>",
+                                          "start": "<!date^1^x|y>"}],
+                     calls=[{"title": "<@U123>", "url": "https://kb.test/c", "deadline": "2027-01-01"}],
+                     status={"sources": 1, "chunks": 2, "failures": "<!channel> broken.md"},
+                     gaps=["<!channel> what is this?"], ask_command="/ask")
+    sent = json.dumps(view) + lines_text(["• <!subteam^S1> question — no answer (slack)"])
+    for ping in [*PINGS, "<!date"]:
+        assert ping not in sent
+    assert "<https://kb.test/e%7C%3C!channel%3E|Meetup &lt;!here&gt;>" in sent
