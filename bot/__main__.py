@@ -14,10 +14,24 @@ import logging
 import sys
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import NoReturn
 
-from bot.evaluation import evaluate, format_metrics
+from bot.evaluation import EvaluationAborted, QuestionFileError, evaluate, format_metrics, load_questions
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+_EMPTY_INDEX = ("the knowledge base at {location} is empty: run `python ingest.py FOLDER` first "
+                "(or point KB_STORE_PATH / KB_CHROMA_URL at an existing index)")
+
+
+class UsageMistake(Exception):
+    """A command line that cannot be run; `main` prints it in one line and exits with EXIT_USAGE."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line for `main` to print (not the usage block and an exit)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageMistake(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
 def _today(value: str) -> date:
@@ -28,7 +42,7 @@ def _today(value: str) -> date:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Cluster Concierge")
+    parser = _Parser(prog="python -m bot", description="Cluster Concierge")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
     sub = parser.add_subparsers(dest="command")
 
@@ -114,19 +128,37 @@ def run_chat(services, role: str, today: date | None) -> int:  # noqa: ANN001
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    try:
+        args = parse_args(argv)
+    except UsageMistake as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     from pydantic import ValidationError
 
     from bot.wiring import ConfigurationError, Services
     from knowledge.embedding import EmbeddingError
+    from knowledge.pipeline import UsageError
     from knowledge.settings import KnowledgeSettings
     from knowledge.store import StoreError
 
-    if args.command == "eval" and not args.qa.is_file():
-        print(f"python -m bot: no such question file: {args.qa}", file=sys.stderr)
-        return EXIT_USAGE
+    if args.command == "eval":  # usage mistakes first, before loading a model
+        if not args.qa.is_file():
+            print(f"python -m bot eval: no such question file: {args.qa}", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            load_questions(args.qa)
+        except QuestionFileError as exc:
+            print(f"python -m bot eval: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        if args.output is not None and not args.output.parent.is_dir():
+            print(f"python -m bot eval: no such folder for --output: {args.output.parent}", file=sys.stderr)
+            return EXIT_USAGE
+        missing = [p for p in args.ingest if not p.exists()]
+        if missing:
+            print(f"python -m bot eval: no such file or folder to --ingest: {missing[0]}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         services = Services(KnowledgeSettings())
     except ValidationError as exc:
@@ -136,25 +168,56 @@ def main(argv: list[str] | None = None) -> int:
     except (StoreError, EmbeddingError, ConfigurationError) as exc:
         print(f"python -m bot: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    prog = f"python -m bot {args.command}" if args.command else "python -m bot"
 
     if args.command == "ask":
         from bot.conversation import Incoming
 
+        try:
+            empty = services.store.count() == 0
+        except StoreError as exc:
+            print(f"{prog}: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        if empty:
+            print(f"{prog}: {_EMPTY_INDEX.format(location=services.store.location)}", file=sys.stderr)
+            return EXIT_ERROR
         reply = services.concierge.answer(Incoming(args.question, role=args.role, now=_moment(args.today, services)))
         if args.json:
             print(json.dumps(reply.as_dict(), ensure_ascii=False))
         else:
             print_reply(reply)
-        return EXIT_OK
+        return EXIT_ERROR if reply.note == "unavailable" else EXIT_OK
     if args.command == "eval":
-        if args.ingest:
-            report = services.ingestor().run(args.ingest)
-            print(f"ingested: {len(report.added)} added, {len(report.updated)} updated, "
-                  f"{len(report.unchanged)} unchanged, {len(report.failed)} failed", file=sys.stderr)
-        metrics = evaluate(services, args.qa, role=args.role, output=args.output,
-                           default_today=_moment(args.today, services))
+        try:
+            if args.ingest:
+                report = services.ingestor().run(args.ingest)
+                print(f"ingested: {len(report.added)} added, {len(report.updated)} updated, "
+                      f"{len(report.unchanged)} unchanged, {len(report.failed)} failed", file=sys.stderr)
+            if services.store.count() == 0:
+                print(f"{prog}: {_EMPTY_INDEX.format(location=services.store.location)}", file=sys.stderr)
+                return EXIT_ERROR
+            metrics = evaluate(services, args.qa, role=args.role, output=args.output,
+                               default_today=_moment(args.today, services))
+        except UsageError as exc:
+            print(f"{prog}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except (StoreError, EvaluationAborted) as exc:
+            print(f"{prog}: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        except OSError as exc:  # --output could not be written
+            print(f"{prog}: cannot write {exc.filename or args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_ERROR
+        except KeyboardInterrupt:
+            print(f"{prog}: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
         print(json.dumps(metrics, ensure_ascii=False) if args.json else format_metrics(metrics))
         return EXIT_OK
+    try:
+        if services.store.count() == 0:  # the chat and the chat apps start anyway: staff may ingest from them
+            print(f"{prog}: warning: {_EMPTY_INDEX.format(location=services.store.location)}", file=sys.stderr)
+    except StoreError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     if args.command == "chat":
         return run_chat(services, args.role, args.today)
     from bot.settings import BotSettings

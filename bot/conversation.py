@@ -12,9 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from knowledge.answering import Answerer, Question, SourceRef, abstain
+from knowledge.answering import Answerer, Question, SourceRef, abstain, texts
 from knowledge.language import detect_language
 from knowledge.retrieval import Filters, Hit, Retriever, keywords
+from knowledge.store import StoreError
 from knowledge.when import parse_time_scope
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,9 @@ def confidence(hits: Sequence[Hit]) -> float:
 class Concierge:
     """The assistant's brain: `answer(Incoming) -> Reply`.
 
+    It never raises for a knowledge-base outage: the member gets a short "try again in a few minutes" reply
+    (`note="unavailable"`), and answers resume by themselves once the store is back.
+
     >>> concierge.answer(Incoming("Quels appels à projets sont ouverts ?")).sources[0].title  # doctest: +SKIP
     """
 
@@ -104,8 +108,14 @@ class Concierge:
         scope = parse_time_scope(query, now)
         filters = Filters(role=incoming.role, scope=scope, now=now)
         listing = bool(scope.kind and filters.time_clauses())
-        hits = self._retriever.search(query, filters, k=self._top_k, language=language)
-        outside = self._retriever.named_outside_window(query, filters, hits) if listing else None
+        try:
+            hits = self._retriever.search(query, filters, k=self._top_k, language=language)
+            outside = self._retriever.named_outside_window(query, filters, hits) if listing else None
+        except StoreError as exc:
+            logger.error("knowledge base unavailable: %s question=%r", exc, question_text[:200])
+            return Reply(question=question_text, language=language, answer=texts(language)["unavailable"],
+                         abstained=True, sources=[], latency_ms=(time.perf_counter() - started) * 1000,
+                         note="unavailable")
         sure = confidence(hits + ([outside] if outside else []))
         question = Question(text=query, language=language, now=now, scope=scope, listing=listing)
         contact = self._contacts.get(language, self._contacts["en"])
@@ -116,6 +126,10 @@ class Concierge:
             result = abstain(question, contact)
         else:
             result = self._answerer.answer(question, hits, outside)
+        if result.abstained and not result.sources:  # an answerer that found nothing: say whom to ask, in kind
+            note = result.note
+            result = abstain(question, contact)
+            result.note = note
         return Reply(
             question=question_text, language=language, answer=result.text, abstained=result.abstained,
             sources=result.sources, latency_ms=(time.perf_counter() - started) * 1000, note=result.note,

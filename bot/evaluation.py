@@ -9,6 +9,57 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 from knowledge.language import detect_language
+from knowledge.models import AUDIENCES
+
+
+class QuestionFileError(ValueError):
+    """The question set cannot be used; the message names the file, the line and what is wrong."""
+
+
+class EvaluationAborted(RuntimeError):
+    """The evaluation stopped before the end (the knowledge base became unavailable)."""
+
+
+def load_questions(path: Path) -> list[dict]:
+    """The rows of a JSON Lines question set, checked: one JSON object per line, each with a `question`.
+
+    >>> load_questions(Path("qa.jsonl"))[0]["question"]  # doctest: +SKIP
+    'Quelle est la date limite de l\'EIC Accelerator ?'
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise QuestionFileError(f"{path} is not UTF-8 text: expected JSON Lines, one JSON object per line") from None
+    except OSError as exc:
+        raise QuestionFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    rows: list[dict] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path} line {number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise QuestionFileError(f"{where}: not JSON ({exc.msg}): expected one JSON object per line") from None
+        if not isinstance(row, dict):
+            raise QuestionFileError(f"{where}: expected a JSON object like {{\"question\": \"...\"}}")
+        if not isinstance(row.get("question"), str) or not row["question"].strip():
+            raise QuestionFileError(f"{where}: no \"question\" (a non-empty string)")
+        if row.get("role") is not None and row["role"] not in AUDIENCES:
+            raise QuestionFileError(f"{where}: \"role\" must be one of {', '.join(AUDIENCES)}, not {row['role']!r}")
+        if row.get("today"):
+            try:
+                date.fromisoformat(str(row["today"]))
+            except ValueError:
+                raise QuestionFileError(f"{where}: \"today\" is not a date (YYYY-MM-DD): {row['today']!r}") from None
+        expected = row.get("expected")
+        if expected is not None and not (isinstance(expected, list) and all(isinstance(e, str) for e in expected)):
+            raise QuestionFileError(f"{where}: \"expected\" must be a list of URLs or paths")
+        rows.append(row)
+    if not rows:
+        raise QuestionFileError(f"{path} holds no questions: expected one JSON object per line, "
+                                "each with a \"question\"")
+    return rows
 
 
 def _norm(text: str) -> str:
@@ -24,10 +75,14 @@ def _percentile(values: list[float], q: float) -> float:
 
 def evaluate(services, qa_path: Path, *, role: str = "member", output: Path | None = None,  # noqa: ANN001
              default_today: datetime | None = None) -> dict[str, object]:
-    """Answer every question of `qa_path`; write per-question results to `output`; return the metrics."""
+    """Answer every question of `qa_path`; write per-question results to `output`; return the metrics.
+
+    Raises `QuestionFileError` for a file `load_questions` rejects, and `EvaluationAborted` when the knowledge
+    base becomes unavailable (the metrics would be meaningless).
+    """
     from bot.conversation import Incoming
 
-    rows = [json.loads(line) for line in qa_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = load_questions(qa_path)
     ranks: list[int | None] = []
     abstain_pairs: list[tuple[bool, bool]] = []  # (abstained, answerable)
     span_hits: list[bool] = []
@@ -38,8 +93,11 @@ def evaluate(services, qa_path: Path, *, role: str = "member", output: Path | No
         for row in rows:
             now = default_today
             if row.get("today"):
-                now = datetime.combine(date.fromisoformat(row["today"]), time(12, 0), services.tz)
-            reply = services.concierge.answer(Incoming(row["question"], role=row.get("role", role), now=now))
+                now = datetime.combine(date.fromisoformat(str(row["today"])), time(12, 0), services.tz)
+            reply = services.concierge.answer(Incoming(row["question"], role=row.get("role") or role, now=now))
+            if reply.note == "unavailable":
+                raise EvaluationAborted(f"the knowledge base became unavailable at question {len(latencies) + 1} "
+                                        f"of {len(rows)}: {reply.answer}")
             expected = set(row.get("expected") or [])
             answerable = bool(row.get("answerable", bool(expected)))
             latencies.append(reply.latency_ms)

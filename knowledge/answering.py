@@ -40,6 +40,8 @@ TEXTS = {
                    "Please ask {contact}.",
         "nothing_listed": "I found no {what} in the cluster's knowledge base. For anything not listed there, "
                           "please ask {contact}.",
+        "none_match": "nothing matches your question.",
+        "unavailable": "The knowledge base is temporarily unavailable, please try again in a few minutes.",
         "other_language": "(The source is in another language.)",
         "llm_failed": "(The writing assistant was unavailable, so here are the relevant passages.)",
         "llm_unchecked": "(The generated answer could not be checked against its sources, so here are the "
@@ -62,6 +64,9 @@ TEXTS = {
                    "ne pas improviser. Merci de contacter {contact}.",
         "nothing_listed": "Je n'ai trouvé aucun {what} dans la base de connaissances du cluster. Pour toute "
                           "autre demande, contactez {contact}.",
+        "none_match": "rien ne correspond à votre question.",
+        "unavailable": "La base de connaissances est momentanément indisponible, merci de réessayer dans "
+                       "quelques minutes.",
         "other_language": "(La source est dans une autre langue.)",
         "llm_failed": "(L'assistant de rédaction est indisponible : voici les passages pertinents.)",
         "llm_unchecked": "(La réponse générée n'a pas pu être vérifiée par rapport à ses sources : voici les "
@@ -151,6 +156,7 @@ def status_phrase(ref: SourceRef, language: str) -> str:
 
 
 def abstain(question: Question, contact: str) -> Answer:
+    """The honest "I don't know", with whom to ask."""
     t = texts(question.language)
     if question.listing and question.scope.kind:
         what = _WHAT.get(question.language, _WHAT["en"])[question.scope.kind]
@@ -186,7 +192,8 @@ class ExtractiveAnswerer(Answerer):
             records.setdefault(hit.record_key, hit)
         candidates = list(records.values())
         topic = topical_words(keywords(question.text))
-        if topic:  # "the next AI workshop": keep what is about AI (by its words, or nearly as close in meaning)
+        # "the next AI workshop": keep what is about AI (by its words, or nearly as close in meaning)
+        if topic and candidates:
             best_dense = max(h.dense for h in candidates)
             about = [h for h in candidates
                      if topic & set(keywords(f"{h.metadata.get('title', '')} {h.text}")) or h.dense >= 0.9 * best_dense]
@@ -208,7 +215,11 @@ class ExtractiveAnswerer(Answerer):
             ref = _source_ref(1, outside, question.now, _first_line(outside.text))
             sources.append(ref)
             lines.append(f"{ref.title}: {status_phrase(ref, question.language)} [1]")
-        lines.append(f"{heading} :" if question.language == "fr" else f"{heading}:")
+        colon = " :" if question.language == "fr" else ":"
+        if not ordered:  # only the event or call the question named, outside the window, or nothing at all
+            lines.append(f"{heading}{colon} {t['none_match']}")
+            return Answer("\n".join(lines), question.language, sources, abstained=not sources)
+        lines.append(f"{heading}{colon}")
         for hit in ordered:
             ref = _source_ref(len(sources) + 1, hit, question.now, _first_line(hit.text))
             sources.append(ref)
@@ -335,6 +346,8 @@ class ChatModelAnswerer(Answerer):
         if question.listing:  # a dated list is built from metadata: nothing for a model to add
             return self._fallback.answer(question, hits, outside)
         pool = ([outside] if outside is not None else []) + list(hits[:5])
+        if not pool:  # nothing to answer from: no model call
+            return abstain(question, self._contact)
         refs = [_source_ref(n, hit, question.now, hit.text[:300]) for n, hit in enumerate(pool, start=1)]
         passages = "\n\n".join(
             f"[{ref.n}] {ref.title}" + (f" ({status_phrase(ref, 'en')})" if ref.status else "") + f"\n{hit.text}"

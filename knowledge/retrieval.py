@@ -7,8 +7,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from knowledge.embedding import Embedder
 from knowledge.models import AUDIENCES, MetadataValue, audience_rank
-from knowledge.store import KnowledgeStore
+from knowledge.store import KnowledgeStore, StoreUnavailable
 from knowledge.when import TimeScope
 
 logger = logging.getLogger(__name__)
@@ -244,11 +245,14 @@ class _KeywordIndex:
 class Retriever:
     """Hybrid search over the knowledge store.
 
+    Raises `StoreError` when the store cannot be searched (a stopped Chroma server): callers tell the member.
+
     >>> hits = retriever.search("Quels appels sont ouverts ?", Filters(role="member", now=now))  # doctest: +SKIP
     """
 
     def __init__(self, store: KnowledgeStore, embedder: Embedder, *, max_per_source: int = 2,
-                 candidates: int = 40, foreign_keyword_weight: float = 0.25) -> None:
+                 candidates: int = 40, foreign_keyword_weight: float = 0.25, rebuild_backoff: float = 300.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self._store = store
         self._embedder = embedder
         self._max_per_source = max_per_source
@@ -257,6 +261,11 @@ class Retriever:
         self._foreign_keyword_weight = foreign_keyword_weight
         self._keywords = _KeywordIndex()
         self._generation: object = None
+        # A keyword index that failed to build: (store generation, when, by `monotonic`). Until the store
+        # changes or `rebuild_backoff` seconds pass, questions are answered without rebuilding it.
+        self._failed: tuple[object, float] | None = None
+        self._rebuild_backoff = rebuild_backoff
+        self._monotonic = monotonic  # elapsed seconds only (never the date): tests pass their own
         self._lock = threading.Lock()
         self._vectors: dict[str, np.ndarray] = {}  # the last questions' embeddings: search + named lookup
         self._vectors_lock = threading.Lock()
@@ -273,15 +282,52 @@ class Retriever:
         return vector
 
     def refresh(self) -> None:
-        """Rebuild the keyword index if the store changed since the last build (cheap when it has not)."""
+        """Rebuild the keyword index if the store changed since the last build (cheap when it has not).
+
+        The chunks are read a page at a time. A build that fails is logged and not retried on every question:
+        only once the store changes or after `rebuild_backoff` seconds; meanwhile answers come from dense
+        search (and the previous keyword index, if there was one). An unreachable store raises `StoreError`.
+        """
         generation = (self._store.count(), self._store.last_run().get("finished_at"))
         with self._lock:
             if generation == self._generation:
                 return
-            got = self._store.collection.get(include=["documents", "metadatas"])
-            self._keywords.build(got["ids"], got["documents"] or [], got["metadatas"] or [])
-            self._generation = generation
-            logger.info("keyword index rebuilt chunks=%d", len(got["ids"]))
+            if self._failed is not None and self._failed[0] == generation \
+                    and self._monotonic() - self._failed[1] < self._rebuild_backoff:
+                return
+            try:
+                index = self._build_keyword_index()
+            except StoreUnavailable:
+                raise  # the question cannot be answered at all: the caller says so
+            except Exception:  # any other failure: answer from dense search, retry later
+                if self._failed is None or self._failed[0] != generation:
+                    logger.exception("keyword index build failed chunks=%s; answering from dense search, "
+                                     "retrying in %.0fs or when the index changes", generation[0],
+                                     self._rebuild_backoff)
+                else:
+                    logger.warning("keyword index build failed again chunks=%s", generation[0])
+                self._failed = (generation, self._monotonic())
+                return
+            self._keywords, self._generation, self._failed = index, generation, None
+            logger.info("keyword index rebuilt chunks=%d", len(index.ids))
+
+    def _build_keyword_index(self) -> _KeywordIndex:
+        ids: list[str] = []
+        documents: list[str] = []
+        metadatas: list[dict] = []
+        seen: set[str] = set()
+        for page in self._store.iter_chunks(include=["documents", "metadatas"]):
+            for cid, document, meta in zip(page.ids, page.documents, page.metadatas):
+                # Pages are read by offset, and an ingestion may write meanwhile: a chunk read twice is kept
+                # once, and one missed is read at the next build (the store's generation has changed).
+                if cid not in seen:
+                    seen.add(cid)
+                    ids.append(cid)
+                    documents.append(document or "")
+                    metadatas.append(meta or {})
+        index = _KeywordIndex()
+        index.build(ids, documents, metadatas)
+        return index
 
     def search(self, question: str, filters: Filters, k: int = 5, language: str | None = None) -> list[Hit]:
         """Best chunks for the question, at most `max_per_source` per source, best first."""
@@ -296,11 +342,11 @@ class Retriever:
             time_clause = {"end_ts": {"$gte": int(now.timestamp())}}
         else:
             time_clause = {"deadline_ts": {"$gte": int(now.timestamp())}}
-        got = self._store.collection.get(where={"$and": [
-            {"kind": kind}, {"audience": {"$in": allowed_audiences(role)}}, time_clause]}, include=["metadatas"])
+        where = {"$and": [{"kind": kind}, {"audience": {"$in": allowed_audiences(role)}}, time_clause]}
         records: dict[tuple, dict] = {}
-        for meta in got["metadatas"] or []:
-            records.setdefault((meta.get("source_id"), meta.get("record_index")), dict(meta))
+        for page in self._store.iter_chunks(where=where, include=["metadatas"]):
+            for meta in page.metadatas:
+                records.setdefault((meta.get("source_id"), meta.get("record_index")), dict(meta))
         return sorted(records.values(), key=lambda m: int(m.get(field_name, 0)))[:limit]
 
     def named_outside_window(self, question: str, filters: Filters, in_window: Sequence[Hit]) -> Hit | None:
@@ -327,8 +373,7 @@ class Retriever:
 
     def _fuse(self, question: str, vector: np.ndarray, where: dict, k: int, prefer_kind: str | None = None,
               language: str | None = None) -> list[Hit]:
-        collection = self._store.collection
-        total = collection.count()
+        total = self._store.count()
         if total == 0:
             return []
         hits: dict[str, Hit] = {}
@@ -338,16 +383,10 @@ class Retriever:
             return []
         # A filter that keeps every chunk (e.g. an index of public documents) is not worth Chroma's filtering.
         chroma_where = None if mask is not None and mask.all() else where
-        try:
-            got = collection.query(query_embeddings=[vector.tolist()], n_results=min(self._candidates, total),
-                                   where=chroma_where, include=["documents", "metadatas", "distances"])
-        except Exception:  # noqa: BLE001 - an empty filter result raises in some Chroma versions
-            logger.exception("dense search failed where=%s", where)
-            got = {"ids": [[]], "documents": [[]], "metadatas": [[]], "distances": [[]]}
-        for rank, (cid, doc, meta, dist) in enumerate(
-            zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
-        ):
-            hit = hits.setdefault(cid, Hit(cid, doc, dict(meta)))
+        # A store error propagates (StoreError): answering from keywords alone would hide an outage.
+        got = self._store.query(vector.tolist(), min(self._candidates, total), chroma_where)
+        for rank, (cid, doc, meta, dist) in enumerate(zip(got.ids, got.documents, got.metadatas, got.distances)):
+            hit = hits.setdefault(cid, Hit(cid, doc or "", dict(meta or {})))
             hit.dense = max(0.0, 1.0 - float(dist))
             hit.score += 1.0 / (RRF_K + rank)
         query_tokens = keywords(question)
@@ -369,8 +408,8 @@ class Retriever:
         asked = set(query_tokens)
         missing_dense = [h for h in hits.values() if h.dense == 0.0]
         if missing_dense:  # keyword-only hits: compute their cosine from stored vectors
-            stored = collection.get(ids=[h.id for h in missing_dense], include=["embeddings"])
-            for cid, emb in zip(stored["ids"], stored["embeddings"]):
+            stored = self._store.get_chunks([h.id for h in missing_dense], include=["embeddings"])
+            for cid, emb in zip(stored.ids, stored.embeddings):
                 hits[cid].dense = max(0.0, float(np.dot(np.asarray(emb, dtype=np.float32), vector)))
         for hit in hits.values():
             tokens = index.tokens[position[hit.id]] if hit.id in position else set(keywords(hit.text))

@@ -10,12 +10,14 @@ import fcntl
 import json
 import logging
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 import chromadb
+import httpx
 from chromadb.config import Settings as ChromaSettings
 
 from knowledge.models import Chunk, MetadataValue
@@ -23,6 +25,9 @@ from knowledge.models import Chunk, MetadataValue
 logger = logging.getLogger(__name__)
 
 _WRITE_BATCH = 1000  # Chroma rejects very large single writes; stay well under its max batch size
+# SQLite binds one variable per record a read returns (and per id asked for), 32,766 at most in one statement:
+# nothing reads more than a page at a time, nor asks for more ids at once.
+PAGE_SIZE = 5000
 
 
 class StoreError(RuntimeError):
@@ -31,6 +36,32 @@ class StoreError(RuntimeError):
 
 class StoreBusy(StoreError):
     """Another process holds the embedded store."""
+
+
+class StoreUnavailable(StoreError):
+    """The store could not be reached (a stopped server, a network error): trying again later may work."""
+
+
+@dataclass
+class StoredChunks:
+    """Chunks as read from the index; the lists hold what was asked for, in the same order as `ids`."""
+
+    ids: list[str] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+    metadatas: list[dict[str, MetadataValue]] = field(default_factory=list)
+    embeddings: list[Sequence[float]] = field(default_factory=list)
+    distances: list[float] = field(default_factory=list)  # query results only
+
+
+def _listed(got: dict, key: str) -> list:
+    """A column of a Chroma result as a list (embeddings come back as a numpy array, absent ones as None)."""
+    value = got.get(key)
+    return [] if value is None else list(value)
+
+
+def _batches(items: Sequence[str], size: int = PAGE_SIZE) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
 
 
 @dataclass(frozen=True)
@@ -106,9 +137,11 @@ class KnowledgeStore:
     >>> store = KnowledgeStore(make_client(Path("var/chroma"), None), "cluster_knowledge", "use-multilingual", 512)  # doctest: +SKIP
     """
 
-    def __init__(self, client: chromadb.api.ClientAPI, collection: str, model_name: str, dimension: int) -> None:
+    def __init__(self, client: chromadb.api.ClientAPI, collection: str, model_name: str, dimension: int,
+                 *, location: str = "") -> None:
         self._client = client
         self.model_name = model_name
+        self.location = location or "the Chroma store"  # for messages: the server URL or the store folder
         try:
             self._chunks = client.get_or_create_collection(
                 collection,
@@ -129,43 +162,115 @@ class KnowledgeStore:
                 "or choose another KB_COLLECTION"
             )
 
+    # --- errors ---------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _calling_chroma(self, doing: str) -> Iterator[None]:
+        """Turn whatever Chroma or its HTTP client raises into a StoreError that says what happened."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except (httpx.TransportError, ConnectionError) as exc:
+            raise StoreUnavailable(
+                f"cannot reach the knowledge base at {self.location} while {doing} ({exc or type(exc).__name__}): "
+                "check that the Chroma server is running, then try again"
+            ) from exc
+        except Exception as exc:  # chromadb raises a bare Exception for some server replies
+            raise StoreError(f"the knowledge base at {self.location} failed while {doing}: {exc}") from exc
+
+    def _pages(self, collection: chromadb.Collection, where: dict | None, include: Sequence[str], page_size: int,
+               doing: str) -> Iterator[StoredChunks]:
+        offset = 0
+        while True:
+            with self._calling_chroma(doing):
+                got = collection.get(where=where, include=list(include), limit=page_size, offset=offset)
+            page = StoredChunks(ids=list(got["ids"]), documents=_listed(got, "documents"),
+                                metadatas=_listed(got, "metadatas"), embeddings=_listed(got, "embeddings"))
+            if page.ids:
+                yield page
+            if len(page.ids) < page_size:
+                return
+            offset += len(page.ids)
+
     # --- manifest -----------------------------------------------------------------------------------------
 
-    def sources(self) -> dict[str, SourceState]:
-        """Every ingested source by id."""
-        got = self._sources.get(include=["metadatas"])
+    def sources(self, *, page_size: int = PAGE_SIZE) -> dict[str, SourceState]:
+        """Every ingested source by id (read a page at a time)."""
         states = {}
-        for source_id, meta in zip(got["ids"], got["metadatas"] or []):
-            if source_id.startswith("__"):
-                continue
-            states[source_id] = SourceState(
-                source_id=source_id,
-                root=str(meta.get("root", "")),
-                path=str(meta.get("path", "")),
-                fingerprint=str(meta.get("fingerprint", "")),
-                chunks=int(meta.get("chunks", 0)),
-                title=str(meta.get("title", "")),
-                ingested_at=str(meta.get("ingested_at", "")),
-                problems=tuple(json.loads(str(meta.get("problems", "[]")))),
-            )
+        for page in self._pages(self._sources, None, ["metadatas"], page_size, "reading the list of sources"):
+            for source_id, meta in zip(page.ids, page.metadatas):
+                if source_id.startswith("__"):
+                    continue
+                states[source_id] = SourceState(
+                    source_id=source_id,
+                    root=str(meta.get("root", "")),
+                    path=str(meta.get("path", "")),
+                    fingerprint=str(meta.get("fingerprint", "")),
+                    chunks=int(meta.get("chunks", 0)),
+                    title=str(meta.get("title", "")),
+                    ingested_at=str(meta.get("ingested_at", "")),
+                    problems=tuple(json.loads(str(meta.get("problems", "[]")))),
+                )
         return states
 
     def _put_manifest(self, entry_id: str, meta: dict[str, MetadataValue]) -> None:
         # The manifest collection is never searched; a constant vector satisfies Chroma.
-        self._sources.upsert(ids=[entry_id], embeddings=[[1.0]], metadatas=[meta], documents=[entry_id])
+        with self._calling_chroma("writing the ingestion summary"):
+            self._sources.upsert(ids=[entry_id], embeddings=[[1.0]], metadatas=[meta], documents=[entry_id])
 
     # --- chunks -------------------------------------------------------------------------------------------
 
+    def iter_chunks(self, *, where: dict | None = None, include: Sequence[str] = ("documents", "metadatas"),
+                    page_size: int = PAGE_SIZE) -> Iterator[StoredChunks]:
+        """The chunks `where` selects (all by default), a page at a time.
+
+        >>> sum(len(page.ids) for page in store.iter_chunks(include=[])) == store.count()  # doctest: +SKIP
+        True
+        """
+        return self._pages(self._chunks, where, include, page_size, "reading chunks")
+
+    def get_chunks(self, ids: Sequence[str], include: Sequence[str] = ("embeddings",)) -> StoredChunks:
+        """The chunks with these ids (unknown ids are left out), asked for a batch at a time."""
+        out = StoredChunks()
+        for batch in _batches(ids):
+            with self._calling_chroma("reading chunks"):
+                got = self._chunks.get(ids=batch, include=list(include))
+            out.ids += got["ids"]
+            out.documents += _listed(got, "documents")
+            out.metadatas += _listed(got, "metadatas")
+            out.embeddings += _listed(got, "embeddings")
+        return out
+
+    def query(self, vector: Sequence[float], n_results: int, where: dict | None = None) -> StoredChunks:
+        """The `n_results` chunks nearest to `vector` among those `where` selects, nearest first."""
+        with self._calling_chroma("searching"):
+            got = self._chunks.query(query_embeddings=[list(vector)], n_results=n_results, where=where,
+                                     include=["documents", "metadatas", "distances"])
+        return StoredChunks(ids=list(got["ids"][0]), documents=list((got.get("documents") or [[]])[0]),
+                            metadatas=list((got.get("metadatas") or [[]])[0]),
+                            distances=[float(d) for d in (got.get("distances") or [[]])[0]])
+
     def embeddings_by_hash(self, source_id: str) -> dict[str, list[float]]:
         """Stored embeddings of a source's chunks, by content hash, to reuse for unchanged passages."""
-        got = self._chunks.get(where={"source_id": source_id}, include=["metadatas", "embeddings"])
-        vectors = got.get("embeddings")
-        if vectors is None:
-            return {}
-        return {
-            str(meta.get("content_hash")): list(map(float, vector))
-            for meta, vector in zip(got["metadatas"] or [], vectors)
-        }
+        out: dict[str, list[float]] = {}
+        for page in self.iter_chunks(where={"source_id": source_id}, include=["metadatas", "embeddings"]):
+            for meta, vector in zip(page.metadatas, page.embeddings):
+                out[str(meta.get("content_hash"))] = list(map(float, vector))
+        return out
+
+    def _chunk_ids(self, source_ids: Sequence[str]) -> list[str]:
+        ids: list[str] = []
+        for batch in _batches(source_ids):
+            where = {"source_id": batch[0]} if len(batch) == 1 else {"source_id": {"$in": batch}}
+            for page in self.iter_chunks(where=where, include=[]):
+                ids += page.ids
+        return ids
+
+    def _delete_chunks(self, ids: Sequence[str]) -> None:
+        for batch in _batches(ids):
+            with self._calling_chroma("deleting chunks"):
+                self._chunks.delete(ids=batch)
 
     def write_sources(
         self, items: Sequence[tuple[SourceState, Sequence[Chunk], Sequence[Sequence[float]]]]
@@ -189,45 +294,59 @@ class KnowledgeStore:
                 metadatas.append({**chunk.metadata, "root": state.root})
         for start in range(0, len(ids), _WRITE_BATCH):
             end = start + _WRITE_BATCH
-            self._chunks.upsert(ids=ids[start:end], embeddings=vectors[start:end],
-                                documents=documents[start:end], metadatas=metadatas[start:end])
+            with self._calling_chroma("writing chunks"):
+                self._chunks.upsert(ids=ids[start:end], embeddings=vectors[start:end],
+                                    documents=documents[start:end], metadatas=metadatas[start:end])
         keep = set(ids)
         source_ids = [state.source_id for state, _, _ in items]
-        existing = self._chunks.get(where={"source_id": {"$in": source_ids}}, include=[])["ids"]
-        stale = [i for i in existing if i not in keep]
-        if stale:
-            self._chunks.delete(ids=stale)
-        self._sources.upsert(
-            ids=source_ids,
-            embeddings=[[1.0]] * len(items),  # the manifest is never searched; Chroma wants a vector
-            documents=source_ids,
-            metadatas=[
-                {"root": state.root, "path": state.path, "fingerprint": state.fingerprint, "chunks": len(chunks),
-                 "title": state.title, "ingested_at": state.ingested_at,
-                 "problems": json.dumps(list(state.problems), ensure_ascii=False)}
-                for state, chunks, _ in items
-            ],
-        )
+        self._delete_chunks([i for i in self._chunk_ids(source_ids) if i not in keep])
+        entries = [
+            {"root": state.root, "path": state.path, "fingerprint": state.fingerprint, "chunks": len(chunks),
+             "title": state.title, "ingested_at": state.ingested_at,
+             "problems": json.dumps(list(state.problems), ensure_ascii=False)}
+            for state, chunks, _ in items
+        ]
+        for start in range(0, len(source_ids), _WRITE_BATCH):
+            end = start + _WRITE_BATCH
+            with self._calling_chroma("writing the list of sources"):
+                self._sources.upsert(
+                    ids=source_ids[start:end],
+                    embeddings=[[1.0]] * len(source_ids[start:end]),  # never searched; Chroma wants a vector
+                    documents=source_ids[start:end],
+                    metadatas=entries[start:end],
+                )
 
     def remove_source(self, source_id: str) -> None:
         """Delete a source's chunks, then its manifest entry."""
-        self._chunks.delete(where={"source_id": source_id})
-        self._sources.delete(ids=[source_id])
+        self._delete_chunks(self._chunk_ids([source_id]))
+        with self._calling_chroma("removing a source"):
+            self._sources.delete(ids=[source_id])
 
     def count(self) -> int:
-        return self._chunks.count()
+        """How many chunks the index holds."""
+        with self._calling_chroma("counting chunks"):
+            return self._chunks.count()
 
     def record_run(self, summary: dict[str, MetadataValue]) -> None:
         """Remember the last ingestion (shown to staff as the index status)."""
         self._put_manifest("__last_run__", summary)
 
     def last_run(self) -> dict[str, MetadataValue]:
-        got = self._sources.get(ids=["__last_run__"], include=["metadatas"])
-        return dict(got["metadatas"][0]) if got["ids"] else {}
+        """The summary `record_run` stored, or {} before the first ingestion."""
+        with self._calling_chroma("reading the ingestion summary"):
+            got = self._sources.get(ids=["__last_run__"], include=["metadatas"])
+        return dict(got["metadatas"][0]) if got["ids"] and got["metadatas"] else {}
 
     @property
-    def collection(self):  # noqa: ANN201 - chromadb's Collection, for retrieval
+    def collection(self):  # noqa: ANN201 - chromadb's Collection
+        """The chunks' collection itself, for tests and benchmarks; the application uses the methods above."""
         return self._chunks
+
+    def close(self) -> None:
+        """Let go of Chroma (an embedded store flushes and frees its files); the object is unusable after."""
+        close = getattr(self._client, "close", None)
+        if close is not None:
+            close()
 
 
 def reset_collections(client: chromadb.api.ClientAPI, collection: str) -> None:
@@ -246,4 +365,4 @@ def open_store(
     client = make_client(store_path, chroma_url)
     if rebuild:
         reset_collections(client, collection)
-    return KnowledgeStore(client, collection, model_name, dimension)
+    return KnowledgeStore(client, collection, model_name, dimension, location=chroma_url or str(store_path))

@@ -108,3 +108,16 @@ def test_procedures_are_quoted_in_order(services):
     assert answer.index("Fill in the application form") < answer.index("Book a preparation call") < answer.index(
         "Present the project")
     assert all(f"[{s.n}]" in answer for s in reply.sources), "every source listed is cited"
+
+
+@pytest.mark.parametrize("question, language, line", [
+    ("Y a-t-il une Journée du financement de l'innovation la semaine prochaine ?", "fr",
+     "Prochains événements (du 2026-11-23 au 2026-11-30) : rien ne correspond à votre question."),
+    ("Is there a Journée du financement de l'innovation next week?", "en",
+     "Upcoming events (from 2026-11-23 to 2026-11-30): nothing matches your question."),
+])
+def test_a_listing_with_nothing_in_the_window_says_so_and_the_named_event_is_past(services, question, language, line):
+    reply = ask(services, question)
+    assert reply.language == language and not reply.abstained and reply.note is None
+    assert [s.title for s in reply.sources] == ["Journée du financement de l'innovation"]
+    assert reply.answer.splitlines()[-1] == line and "2026-10-15" in reply.answer

@@ -109,3 +109,105 @@ def test_bot_without_chat_credentials_starts_the_terminal_chat(index):
     done = run("-m", "bot", store=store, stdin="Quels appels à projets sont ouverts ?\n")
     assert done.returncode == 0, done.stderr
     assert "Cluster Concierge" in done.stdout and "Appels à projets encore ouverts" in done.stdout
+
+
+# --- misuse: one clear line on stderr and a non-zero exit, never a traceback (in process, no subprocess) -----------
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch, capsys):
+    """main([...]) -> (exit code, stdout, stderr), with settings from a clean environment and an empty store."""
+    from bot.__main__ import main
+    from knowledge.store import release_embedded_store
+
+    for name in list(os.environ):
+        if name.startswith(("KB_", "SLACK_", "MICROSOFT_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no .env
+    monkeypatch.setenv("KB_STORE_PATH", str(tmp_path / "store"))
+
+    def _run(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    yield _run
+    release_embedded_store(tmp_path / "store")
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["ask", "Quels appels ?", "--role", "boss"], "python -m bot ask: argument --role: invalid choice: 'boss'"),
+        (["ask", "Quels appels ?", "--today", "2026-13-01"], "argument --today: not a date (YYYY-MM-DD): '2026-13-01'"),
+        (["eval", "qa.jsonl", "--today", "tomorrow"], "argument --today: not a date"),
+        (["chat", "--role", "admin"], "invalid choice: 'admin'"),
+        (["ask"], "the following arguments are required: question"),
+        (["frobnicate"], "python -m bot: argument command: invalid choice: 'frobnicate'"),
+    ],
+)
+def test_a_mistyped_command_line_is_one_line_and_exit_2(cli, args, message):
+    code, out, err = cli(*args)
+    assert code == 2 and out == ""
+    assert message in one_line(err) and "--help" in err
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("", "holds no questions"),
+        ("\n  \n", "holds no questions"),
+        ("question: when?\n", "qa.jsonl line 1: not JSON"),
+        ('{"question": "When is the next event?"}\n{"lang": "en"}\n', 'qa.jsonl line 2: no "question"'),
+        ('{"question": ""}\n', 'line 1: no "question"'),
+        ('["When is the next event?"]\n', "line 1: expected a JSON object"),
+        ('{"question": "Open calls?", "today": "22/11/2026"}\n', '"today" is not a date'),
+        ('{"question": "Open calls?", "role": "admin"}\n', '"role" must be one of public, member, staff'),
+        ('{"question": "Open calls?", "expected": "https://kb.test/eic"}\n', '"expected" must be a list'),
+        (b"\xff\xfe\x00q\x00", "is not UTF-8 text"),
+    ],
+)
+def test_a_malformed_question_file_is_one_line_and_exit_2(cli, tmp_path, content, message):
+    qa = tmp_path / "qa.jsonl"
+    qa.write_bytes(content if isinstance(content, bytes) else content.encode())
+    code, out, err = cli("eval", str(qa))
+    assert code == 2 and out == ""
+    assert message in one_line(err) and one_line(err).startswith("python -m bot eval: ")
+
+
+def test_eval_options_naming_missing_paths_are_usage_errors(cli, tmp_path):
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text('{"question": "Which calls are open?"}\n', encoding="utf-8")
+    code, _, err = cli("eval", str(qa), "--output", str(tmp_path / "no" / "such" / "results.jsonl"))
+    assert code == 2 and "no such folder for --output" in one_line(err)
+    code, _, err = cli("eval", str(qa), "--ingest", str(tmp_path / "no-corpus"))
+    assert code == 2 and "no such file or folder to --ingest" in one_line(err)
+
+
+def test_ask_and_eval_before_any_ingestion_say_the_knowledge_base_is_empty(cli, tmp_path):
+    code, out, err = cli("ask", "Quels appels à projets sont ouverts ?")
+    assert code == 1 and out == ""
+    assert one_line(err) == (f"python -m bot ask: the knowledge base at {tmp_path / 'store'} is empty: run "
+                             "`python ingest.py FOLDER` first (or point KB_STORE_PATH / KB_CHROMA_URL at an existing index)")
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text('{"question": "Which calls are open?"}\n', encoding="utf-8")
+    code, out, err = cli("eval", str(qa))
+    assert code == 1 and out == "" and "is empty: run `python ingest.py FOLDER` first" in one_line(err)
+
+
+@pytest.mark.parametrize("url, message", [
+    ("http://127.0.0.1:{port}", "cannot reach the Chroma server at http://127.0.0.1:"),
+    ("127.0.0.1:8000", "KB_CHROMA_URL must look like http://host:port"),
+])
+def test_a_chroma_url_pointing_nowhere_is_one_line_and_exit_1(cli, monkeypatch, url, message):
+    from tests.conftest import free_port
+
+    monkeypatch.setenv("KB_CHROMA_URL", url.format(port=free_port()))
+    code, out, err = cli("ask", "Quels appels à projets sont ouverts ?")
+    assert code == 1 and out == "" and message in one_line(err)

@@ -1,50 +1,38 @@
-"""The same incremental ingestion against a real `chroma run` server on a free loopback port."""
+"""The same incremental ingestion against a real `chroma run` server on a free loopback port; and what members
+see while that server is down, and once it is back."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from bot.conversation import Incoming
+from bot.wiring import Services
+from knowledge.answering import texts
 from knowledge.pipeline import Ingestor
+from knowledge.retrieval import Filters
 from knowledge.settings import KnowledgeSettings
-from knowledge.store import open_store
-from tests.conftest import TODAY, free_port
+from knowledge.store import StoreError, open_store
+from tests.chroma_server import ChromaServer
+from tests.conftest import TODAY
 from tests.fakes.embedding import HashingEmbedder
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def chroma_url(tmp_path_factory) -> Iterator[str]:
-    chroma = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-    port = free_port()
-    data = tmp_path_factory.mktemp("chroma-server")
-    log = (data / "server.log").open("w")
-    server = subprocess.Popen([chroma, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _attempt in range(200):  # up to about a minute
-            try:
-                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1)
-                break
-            except OSError:
-                assert server.poll() is None, (data / "server.log").read_text()
-                time.sleep(0.3)
-        else:
-            pytest.fail(f"chroma server did not answer its heartbeat: {(data / 'server.log').read_text()[-2000:]}")
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
+def server(tmp_path_factory) -> Iterator[ChromaServer]:
+    """One server for the module; a test may stop and restart it (same port, same data)."""
+    running = ChromaServer(tmp_path_factory.mktemp("chroma-server"))
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def chroma_url(server: ChromaServer) -> str:
+    return server.url
 
 
 def test_incremental_ingestion_through_a_chroma_server(chroma_url, tmp_path, write):
@@ -72,3 +60,32 @@ def test_incremental_ingestion_through_a_chroma_server(chroma_url, tmp_path, wri
     other = open_store(settings.store_path, chroma_url, "server_test", embedder.name, embedder.dimension)
     assert set(other.sources()) == {"kb/a.md", "kb/calls.csv"}
     assert "revised" in other.collection.get(where={"source_id": "kb/a.md"})["documents"][0]
+
+
+def test_a_stopped_server_gets_a_polite_unavailable_reply_and_answers_resume_when_it_is_back(server, tmp_path, write):
+    kb = write("voucher.md", "# Quantum biotech voucher\n\nThe quantum biotech voucher pays up to 40,000 euros "
+                             "for a first feasibility study with a partner laboratory.\n").parent
+    write("adhesion.md", "# Adhésion\n\nLa cotisation annuelle d'une PME est de 900 EUR HT.\n")
+    settings = KnowledgeSettings(store_path=tmp_path / "unused", chroma_url=server.url, _env_file=None)
+    embedder = HashingEmbedder()
+    store = open_store(settings.store_path, server.url, "outage_test", embedder.name, embedder.dimension)
+    services = Services(settings, embedder=embedder, store=store, clock=lambda: TODAY)
+    assert services.ingestor().run([kb]).ok
+    question = Incoming("How much does the quantum biotech voucher pay?")
+    assert services.concierge.answer(question).sources[0].path == "voucher.md"
+
+    server.stop()
+    try:
+        for text, language in [("How much does the quantum biotech voucher pay?", "en"),
+                               ("Combien coûte l'adhésion au cluster pour une PME ?", "fr")]:
+            reply = services.concierge.answer(Incoming(text))
+            assert (reply.note, reply.abstained, reply.sources, reply.language) == ("unavailable", True, [], language)
+            assert reply.answer == texts(language)["unavailable"]
+        with pytest.raises(StoreError, match="cannot reach the knowledge base at http://127.0.0.1"):
+            services.retriever.search("voucher", Filters())
+    finally:
+        server.start()  # same port, same data: the same objects answer again, no restart of the bot
+
+    reply = services.concierge.answer(question)
+    assert reply.note is None and not reply.abstained
+    assert reply.sources[0].path == "voucher.md" and "40,000 euros" in reply.answer
