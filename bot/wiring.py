@@ -12,7 +12,7 @@ from knowledge.embedding import Embedder, load_embedder
 from knowledge.pipeline import Ingestor
 from knowledge.retrieval import Retriever
 from knowledge.settings import KnowledgeSettings
-from knowledge.store import KnowledgeStore, open_store
+from knowledge.store import KnowledgeStore, StoreError, open_store
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,15 @@ class Services:
 
     def ingestor(self) -> Ingestor:
         return Ingestor(self.settings, self.store, self.embedder, now=self.clock)
+
+    def status_line(self) -> str:
+        """The index status in one line for staff (Slack and Teams `status`), even when the store is down."""
+        try:
+            status = self.index_status()
+        except StoreError as exc:
+            return f"The knowledge base cannot be reached: {exc}"
+        return (f"{status['sources']} sources, {status['chunks']} chunks; last ingestion "
+                f"{status.get('finished_at') or 'never'}, {status.get('failed', 0)} failed.")
 
     def index_status(self) -> dict[str, object]:
         """Sources, chunks and the last ingestion, for staff."""

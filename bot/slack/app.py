@@ -23,6 +23,7 @@ from bot.settings import BotSettings
 from bot.slack import render
 from bot.state import BotState
 from bot.wiring import Services
+from knowledge.store import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -179,11 +180,15 @@ class SlackConcierge:
         role = "staff" if staff else "member"
         now = self.services.clock()
         retriever = self.services.retriever
-        events = [{"title": m["title"], "url": m["url"], "start": m.get("start", "")}
-                  for m in retriever.upcoming("event", role, now)]
-        calls = [{"title": m["title"], "url": m["url"], "deadline": m.get("deadline", "")}
-                 for m in retriever.upcoming("funding_call", role, now)]
-        status = self.services.index_status() if staff else None
+        try:
+            events = [{"title": m["title"], "url": m["url"], "start": m.get("start", "")}
+                      for m in retriever.upcoming("event", role, now)]
+            calls = [{"title": m["title"], "url": m["url"], "deadline": m.get("deadline", "")}
+                     for m in retriever.upcoming("funding_call", role, now)]
+            status = self.services.index_status() if staff else None
+        except StoreError:  # the page still opens; the lists come back with the store
+            logger.exception("App Home without the knowledge base")
+            events, calls, status = [], [], None
         gaps = [f"{g.question} ({g.reason}, {g.platform})" for g in self.state.gaps(10)] if staff else []
         return render.home_view(staff=staff, events=events, calls=calls, status=status, gaps=gaps,
                                 ask_command=self.settings.slack_ask_command)
@@ -298,10 +303,7 @@ def create_app(services: Services, settings: BotSettings, state: BotState, *,
             respond(text=render.lines_text([f"• {g.question} — {g.reason} ({g.platform})" for g in gaps])
                     or "No knowledge gap recorded.", response_type="ephemeral")
         elif action == "status":
-            status = concierge.services.index_status()
-            respond(text=render.escape(f"{status['sources']} sources, {status['chunks']} chunks; last ingestion "
-                                       f"{status.get('finished_at') or 'never'}, {status.get('failed', 0)} failed."),
-                    response_type="ephemeral")
+            respond(text=render.escape(concierge.services.status_line()), response_type="ephemeral")
         else:
             respond(text=f"Usage: {settings.slack_admin_command} reingest | gaps | status", response_type="ephemeral")
 

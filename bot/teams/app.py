@@ -153,10 +153,7 @@ class TeamsConcierge:
             await context.send_activity("\n\n".join(render.escape(f"- {g.question} — {g.reason} ({g.platform})")
                                                     for g in gaps) or "No knowledge gap recorded.")
         elif command == "status":
-            status = self.services.index_status()
-            await context.send_activity(render.escape(
-                f"{status['sources']} sources, {status['chunks']} chunks; last ingestion "
-                f"{status.get('finished_at') or 'never'}, {status.get('failed', 0)} failed."))
+            await context.send_activity(render.escape(self.services.status_line()))
         else:
             if self._reingest_lock.locked():  # no await between the check and `async with`: one runs at a time
                 await context.send_activity("An ingestion is already running.")

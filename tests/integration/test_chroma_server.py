@@ -83,9 +83,11 @@ def test_a_stopped_server_gets_a_polite_unavailable_reply_and_answers_resume_whe
             assert reply.answer == texts(language)["unavailable"]
         with pytest.raises(StoreError, match="cannot reach the knowledge base at http://127.0.0.1"):
             services.retriever.search("voucher", Filters())
+        assert services.status_line().startswith("The knowledge base cannot be reached: cannot reach")
     finally:
         server.start()  # same port, same data: the same objects answer again, no restart of the bot
 
     reply = services.concierge.answer(question)
     assert reply.note is None and not reply.abstained
     assert reply.sources[0].path == "voucher.md" and "40,000 euros" in reply.answer
+    assert services.status_line().startswith("2 sources, 2 chunks; last ingestion ")
