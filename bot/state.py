@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from bot.conversation import Reply, Turn
 from knowledge.clock import Clock
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS handled_events (event_id TEXT PRIMARY KEY, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, at REAL NOT NULL, owner TEXT NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS threads (platform TEXT, channel TEXT, thread TEXT, at REAL,
     PRIMARY KEY (platform, channel, thread));
 CREATE TABLE IF NOT EXISTS answers (
@@ -48,19 +50,39 @@ class BotState:
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
+        # Who claims events and messages: a later run of the bot may take over what an earlier one (killed
+        # mid-answer) claimed and never finished.
+        self._owner = uuid.uuid4().hex
 
     def _now(self) -> float:
         return self._clock().timestamp()
 
-    def first_time(self, event_id: str) -> bool:
-        """True the first time an event id is seen: a retried delivery is answered once."""
+    def _claim(self, key: str, *, take_over_finished: bool) -> bool:
         with self._lock, self._db:
-            cursor = self._db.execute("INSERT OR IGNORE INTO handled_events VALUES (?, ?)", (event_id, self._now()))
-            return cursor.rowcount == 1
+            if self._db.execute("INSERT OR IGNORE INTO claims VALUES (?, ?, ?, 0)",
+                                (key, self._now(), self._owner)).rowcount == 1:
+                return True
+            owner, done = self._db.execute("SELECT owner, done FROM claims WHERE key=?", (key,)).fetchone()
+            if owner == self._owner or (done and not take_over_finished):
+                return False
+            self._db.execute("UPDATE claims SET owner=?, at=? WHERE key=?", (self._owner, self._now(), key))
+            return True
+
+    def first_time(self, event_id: str) -> bool:
+        """True the first time this run of the bot sees an event id: a retried delivery is handled once.
+        An event an earlier run took is let through once more (it may have died before answering); the
+        message claim then decides whether it was answered."""
+        return self._claim(f"event:{event_id}", take_over_finished=True)
 
     def claim_message(self, platform: str, channel: str, message_id: str) -> bool:
-        """True the first time a message is claimed: one answer even when it arrives as two events."""
-        return self.first_time(f"{platform}:message:{channel}:{message_id}")
+        """True for the first to take a message: one answer even when it arrives as two events, or again after
+        a restart. A message an earlier run claimed but never finished (`finish_message`) is taken over."""
+        return self._claim(f"{platform}:message:{channel}:{message_id}", take_over_finished=False)
+
+    def finish_message(self, platform: str, channel: str, message_id: str) -> None:
+        """The message got its answer (or an apology): no later run answers it again."""
+        with self._lock, self._db:
+            self._db.execute("UPDATE claims SET done=1 WHERE key=?", (f"{platform}:message:{channel}:{message_id}",))
 
     def remember_thread(self, platform: str, channel: str, thread: str) -> None:
         with self._lock, self._db:

@@ -122,8 +122,9 @@ class SlackConcierge:
         return reply, answer_id
 
     def reply_in_thread(self, client: WebClient, *, text: str, channel: str, thread: str, user: str, role: str,
-                        assistant: bool = False) -> None:
-        """Answer a question in its thread; an error becomes a short apology there, never silence."""
+                        assistant: bool = False, message: str | None = None) -> None:
+        """Answer a question in its thread; an error becomes a short apology there, never silence. `message`
+        (its ts, claimed by the caller) is marked finished once the answer or the apology is posted."""
         self.state.remember_thread(PLATFORM, channel, thread)  # before posting: a quick follow-up is ours too
         try:
             reply, answer_id = self.answer(text=text, channel=channel, thread=thread, user=user, role=role)
@@ -139,6 +140,9 @@ class SlackConcierge:
                 client.chat_postMessage(channel=channel, thread_ts=thread, text=APOLOGY[language])
             except SlackApiError:
                 logger.exception("apology could not be posted channel=%s", channel)
+                return  # not finished: a retry of the event after a restart may still answer it
+        if message is not None:
+            self.state.finish_message(PLATFORM, channel, message)
 
     def _stream(self, client: WebClient, reply: Reply, blocks: list[dict], channel: str, thread: str,
                 user: str, assistant: bool) -> bool:
@@ -248,7 +252,7 @@ def create_app(services: Services, settings: BotSettings, state: BotState, *,
         thread = event.get("thread_ts") or event["ts"]
         role = concierge.roles.for_message(event["channel"], event.get("channel_type"), event.get("user", ""))
         concierge.reply_in_thread(client, text=event.get("text", ""), channel=event["channel"], thread=thread,
-                                  user=event.get("user", ""), role=role)
+                                  user=event.get("user", ""), role=role, message=event["ts"])
 
     @app.event("message")
     def answer_dm_or_follow_up(event: dict, client: WebClient, context: Any) -> None:
@@ -266,7 +270,8 @@ def create_app(services: Services, settings: BotSettings, state: BotState, *,
         if not concierge.claim(channel, event["ts"]):
             return  # already answered as an `app_mention`
         role = concierge.roles.for_message(channel, event.get("channel_type"), user)
-        concierge.reply_in_thread(client, text=event["text"], channel=channel, thread=thread, user=user, role=role)
+        concierge.reply_in_thread(client, text=event["text"], channel=channel, thread=thread, user=user, role=role,
+                                  message=event["ts"])
 
     @app.command(settings.slack_ask_command)
     def answer_privately(ack: Ack, command: dict, respond: Respond) -> None:

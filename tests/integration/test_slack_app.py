@@ -170,6 +170,25 @@ def test_a_retry_of_an_event_never_seen_is_answered(app, slack_api):
     assert post["thread_ts"] == "1700000550.1" and "Atelier IA en santé" in text_of(post)
 
 
+def test_a_retry_after_the_bot_died_mid_answer_is_answered_once(services, slack_api, tmp_path):
+    """The first run took the event and was killed before posting; the restarted bot gets Slack's retries."""
+    body = json.dumps(event_body(mention("What are the upcoming events?", ts="1700000560.1")))
+    dead = BotState(tmp_path / "state.sqlite3", clock=services.clock)
+    assert dead.first_time(json.loads(body)["event_id"]) and dead.claim_message("slack", CHANNEL, "1700000560.1")
+
+    restarted = build_app(services, BotState(tmp_path / "state.sqlite3", clock=services.clock), slack_api, tmp_path)
+    for retry in (1, 2):
+        assert restarted.dispatch(signed(body, "application/json", retry=retry)).status == 200
+    [post] = slack_api.wait_for("chat.postMessage")
+    time.sleep(0.5)  # a second answer would have come by now
+    assert len(slack_api.of("chat.postMessage")) == 1 and "Atelier IA en santé" in text_of(post)
+
+    again = build_app(services, BotState(tmp_path / "state.sqlite3", clock=services.clock), slack_api, tmp_path)
+    again.dispatch(signed(body, "application/json", retry=3))
+    time.sleep(0.5)
+    assert len(slack_api.of("chat.postMessage")) == 1, "answered messages are never answered again"
+
+
 @pytest.mark.parametrize("bot_user", ["UBOT", None], ids=["bot-user-known", "bot-user-unknown"])
 @pytest.mark.parametrize("mention_first", [True, False], ids=["app_mention-first", "message-first"])
 def test_a_mention_in_a_followed_thread_is_answered_once(services, state, tmp_path, bot_user, mention_first):

@@ -18,6 +18,19 @@ def test_an_event_is_handled_once(tmp_path):
     assert state.first_time("Ev1") and not state.first_time("Ev1") and state.first_time("Ev2")
 
 
+def test_a_message_claimed_by_a_run_that_died_is_taken_over_once_but_a_finished_one_never(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    dead = BotState(path, clock=CLOCK)
+    assert dead.claim_message("slack", "C1", "1.0") and dead.claim_message("slack", "C1", "2.0")
+    dead.finish_message("slack", "C1", "2.0")  # answered before the crash; 1.0 was not
+    restarted = BotState(path, clock=CLOCK)
+    assert restarted.claim_message("slack", "C1", "1.0"), "the unanswered message is answered after the restart"
+    assert not restarted.claim_message("slack", "C1", "1.0"), "once"
+    assert not restarted.claim_message("slack", "C1", "2.0"), "an answered message is never answered again"
+    assert restarted.first_time("Ev9") and not restarted.first_time("Ev9")
+    assert BotState(path, clock=CLOCK).first_time("Ev9"), "a later run lets the event through to the message claim"
+
+
 def test_state_survives_a_restart(tmp_path):
     BotState(tmp_path / "s.sqlite3", clock=CLOCK).remember_thread("slack", "C1", "1.0")
     assert BotState(tmp_path / "s.sqlite3", clock=CLOCK).is_answered_thread("slack", "C1", "1.0")
