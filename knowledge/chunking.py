@@ -22,6 +22,7 @@ _ABBREVIATIONS = frozenset(
     "inc ltd co jan feb fév mar apr avr jun jul aug aoû sep sept oct nov dec déc".split()
 )
 _FIELD_LIMIT = 500  # characters of a free-text field kept in metadata
+_HEADING_LIMIT = 300
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,11 @@ def split_sentences(paragraph: str) -> list[str]:
 
 
 def _hard_split(text: str, limit: int) -> Iterator[str]:
-    """Last resort for a 'sentence' longer than a chunk (tables, lists without punctuation)."""
-    words = text.split()
+    """Last resort for a 'sentence' longer than a chunk (tables, lists without punctuation).
+
+    A 'word' longer than a chunk (a pasted blob, a line of 30 MB with no space) is cut every `limit` characters.
+    """
+    words = (word[start : start + limit] for word in text.split() for start in range(0, len(word), limit))
     current: list[str] = []
     size = 0
     for word in words:
@@ -87,7 +91,8 @@ def _units(text: str, limit: int) -> Iterator[_Unit]:
             opens = False
 
     for line in text.splitlines():
-        match = _HEADING.match(line.strip())
+        # A heading goes into every chunk of its section: a "heading" of a thousand characters is text.
+        match = _HEADING.match(line.strip()) if len(line) <= _HEADING_LIMIT else None
         if match:
             yield from flush()
             level = len(match.group(1))

@@ -13,13 +13,14 @@ from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from knowledge.chunking import chunk_records
 from knowledge.clock import Clock
 from knowledge.embedding import Embedder
-from knowledge.loaders import LoadContext, LoaderError, is_supported, load
+from knowledge.loaders import LoadContext, LoaderError, is_supported
+from knowledge.loaders.base import check_file_size
 from knowledge.models import Chunk, Failure, IngestReport, Source
 from knowledge.settings import KnowledgeSettings
 from knowledge.store import KnowledgeStore, SourceState
+from knowledge.worker import FileFailed, FileJob, FileWorker, read_file
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +108,15 @@ class Ingestor:
                 digest.update(block)
         return digest.hexdigest()
 
+    def _load_context(self, now: datetime) -> LoadContext:
+        settings = self._settings
+        return LoadContext(
+            tz=self._tz, now=now, recurrence_past_days=settings.recurrence_past_days,
+            recurrence_future_days=settings.recurrence_future_days, max_file_mb=settings.max_file_mb,
+            max_text_mb=settings.max_text_mb, max_unpacked_mb=settings.max_unpacked_mb,
+            max_depth=settings.max_depth, max_occurrences=settings.max_occurrences,
+        )
+
     def _link(self, source: Source) -> str:
         if self._settings.base_url:
             return f"{self._settings.base_url.rstrip('/')}/{quote(source.relpath)}"
@@ -120,12 +130,15 @@ class Ingestor:
         prune: bool = True,
         progress: ProgressCallback | None = None,
     ) -> IngestReport:
-        """Ingest the roots; never raises for a bad source (it is listed in `report.failed`)."""
+        """Ingest the roots; never raises for a bad source (it is listed in `report.failed`).
+
+        Each changed file is read and chunked in a worker process under the limits of the settings
+        (KB_MAX_*, KB_FILE_SECONDS, KB_WORKER_MEMORY_MB); a file that fails keeps its indexed version.
+        """
         started = time.perf_counter()
         report = IngestReport(dry_run=dry_run)
         now = self._now()
-        ctx = LoadContext(tz=self._tz, now=now, recurrence_past_days=self._settings.recurrence_past_days,
-                          recurrence_future_days=self._settings.recurrence_future_days)
+        ctx = self._load_context(now)
         sources, unsupported, prunable = find_sources(roots)
         report.skipped = [s.source_id for s in unsupported]
         known = self._store.sources()
@@ -133,31 +146,37 @@ class Ingestor:
 
         pending: list[_Pending] = []
         fingerprints: dict[str, str] = {}
-        for done, source in enumerate(sources, start=1):
-            notify("reading", done, len(sources))
-            try:
-                fingerprint = self._fingerprint(source, now)
-            except OSError as exc:
-                report.failed.append(Failure(source.source_id, f"cannot read file: {exc.strerror or exc}"))
-                continue
-            fingerprints[source.source_id] = fingerprint
-            state = known.get(source.source_id)
-            if state and state.fingerprint == fingerprint:
-                report.unchanged.append(source.source_id)
-                report.failed.extend(Failure(source.source_id, f"{p} (unchanged since last run)") for p in state.problems)
-                continue
-            try:
-                loaded = load(source.path, ctx)
-            except LoaderError as exc:
-                report.failed.append(Failure(source.source_id, str(exc)))
-                continue
-            for record in loaded.records:
-                record.url = record.url or self._link(source)
-            chunks = chunk_records(loaded.records, source_id=source.source_id, path=source.relpath,
-                                   target_chars=self._settings.chunk_chars)
-            report.failed.extend(Failure(source.source_id, p) for p in loaded.problems)
-            pending.append(_Pending(source, chunks, loaded.problems, is_new=state is None))
-            (report.updated if state else report.added).append(source.source_id)
+        with FileWorker(self._settings.worker_memory_mb) as worker:  # started on the first changed file
+            for done, source in enumerate(sources, start=1):
+                notify("reading", done, len(sources))
+                try:
+                    check_file_size(source.path, ctx)  # before hashing a huge file
+                    fingerprint = self._fingerprint(source, now)
+                except LoaderError as exc:
+                    report.failed.append(Failure(source.source_id, str(exc)))
+                    continue
+                except OSError as exc:
+                    report.failed.append(Failure(source.source_id, f"cannot read file: {exc.strerror or exc}"))
+                    continue
+                fingerprints[source.source_id] = fingerprint
+                state = known.get(source.source_id)
+                if state and state.fingerprint == fingerprint:
+                    report.unchanged.append(source.source_id)
+                    report.failed.extend(
+                        Failure(source.source_id, f"{p} (unchanged since last run)") for p in state.problems)
+                    continue
+                job = FileJob(source.path, source.source_id, source.relpath, self._link(source), ctx,
+                              self._settings.chunk_chars)
+                try:
+                    read = worker.call(read_file, job, seconds=self._settings.file_seconds)
+                except FileFailed as exc:
+                    # Nothing is written for it: its last good version stays, and the next run retries it.
+                    logger.info("failed source=%s reason=%s", source.source_id, exc)
+                    report.failed.append(Failure(source.source_id, str(exc)))
+                    continue
+                report.failed.extend(Failure(source.source_id, p) for p in read.problems)
+                pending.append(_Pending(source, read.chunks, read.problems, is_new=state is None))
+                (report.updated if state else report.added).append(source.source_id)
 
         seen = {s.source_id for s in sources}
         removed = [

@@ -41,10 +41,39 @@ class KnowledgeSettings(BaseSettings):
         "for sources with no `url` of their own.",
     )
     timezone: str = Field("Europe/Paris", description="Time zone of floating times and all-day dates.")
-    recurrence_past_days: int = Field(90, description="Recurring events: expand occurrences this many days back.")
-    recurrence_future_days: int = Field(365, description="Recurring events: expand occurrences this many days ahead.")
+    recurrence_past_days: int = Field(
+        90, ge=0, le=3660, description="Recurring events: expand occurrences this many days back (10 years at most)."
+    )
+    recurrence_future_days: int = Field(
+        365, ge=0, le=3660, description="Recurring events: expand occurrences this many days ahead (10 years at most)."
+    )
     chunk_chars: int = Field(500, description="Target size of a chunk, in characters (500 measured best: README).")
     embed_batch: int = Field(64, description="Texts per embedding call.")
+
+    # What one file may cost (README: "Limits on what one file may cost"). A file over a limit is reported
+    # as failed with the setting's name; the rest of the run goes on.
+    max_file_mb: float = Field(50.0, gt=0, description="Largest file read, in MB; checked before reading it.")
+    max_text_mb: float = Field(
+        10.0, gt=0, description="Most text one file may hold, in MB: the size of a text file (Markdown, HTML, "
+        "CSV, JSON, YAML, .ics), the text extracted from a PDF or DOCX."
+    )
+    max_unpacked_mb: float = Field(
+        200.0, gt=0, description="Most a DOCX (a zip) may unpack to, in MB: its declared sizes and what is "
+        "actually unpacked (zip bombs)."
+    )
+    max_depth: int = Field(
+        100, ge=1, description="Deepest nesting read in JSON, YAML (tables, front matter) and HTML."
+    )
+    max_occurrences: int = Field(
+        60, ge=1, description="Occurrences of one recurring calendar event indexed, the earliest in the window."
+    )
+    file_seconds: float = Field(
+        120.0, gt=0, description="Time one file may take to be read and chunked; past it, its reader is stopped."
+    )
+    worker_memory_mb: int = Field(
+        2048, ge=256, description="Address space of the process that reads files, in MB: a file that needs "
+        "more fails on its own instead of exhausting the machine."
+    )
 
     llm: str = Field(
         "extractive",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from knowledge.loaders.base import LoadContext, Loaded, LoaderError
+from knowledge.loaders.base import LoadContext, Loaded, LoaderError, check_file_size
 from knowledge.loaders.calendar import load_calendar
 from knowledge.loaders.documents import load_docx, load_html, load_markdown, load_pdf, load_text
 from knowledge.loaders.tables import load_table
@@ -35,6 +35,8 @@ def is_supported(path: Path) -> bool:
 def load(path: Path, ctx: LoadContext) -> Loaded:
     """Read one file; raises LoaderError with a one-line reason when it cannot be read at all.
 
+    Files over the limits of `ctx` (size, unpacked size, depth...) are refused before the costly part.
+
     >>> load(Path("knowledge/sample/events.ics"), ctx).records[0].kind  # doctest: +SKIP
     'event'
     """
@@ -42,6 +44,7 @@ def load(path: Path, ctx: LoadContext) -> Loaded:
     if loader is None:
         raise LoaderError(f"unsupported file type {path.suffix or '(none)'}")
     try:
+        check_file_size(path, ctx)
         return loader(path, ctx)
     except LoaderError:
         raise

@@ -19,14 +19,26 @@ class LoaderError(ValueError):
     """A source that cannot be read; the message is one line a staff member can act on."""
 
 
+MB = 1024 * 1024
+_MAX_YAML_VALUES = 1_000_000  # values a YAML document may expand to through aliases ("billion laughs")
+
+
 @dataclass
 class LoadContext:
-    """What a loader needs to know beyond the file itself."""
+    """What a loader needs to know beyond the file itself, and what one file may cost.
+
+    The limits' defaults are those of `KnowledgeSettings` (KB_MAX_FILE_MB...); the Ingestor passes the settings.
+    """
 
     tz: ZoneInfo
     now: datetime
     recurrence_past_days: int = 90
     recurrence_future_days: int = 365
+    max_file_mb: float = 50.0
+    max_text_mb: float = 10.0
+    max_unpacked_mb: float = 200.0
+    max_depth: int = 100
+    max_occurrences: int = 60
 
 
 @dataclass
@@ -58,20 +70,79 @@ def decode_text(data: bytes) -> str:
         ) from None
 
 
-def read_text(path: Path) -> str:
+def over_limit(what: str, size: float, limit_mb: float, setting: str) -> LoaderError:
+    """The error for a file over one of the limits, naming the setting that raises it.
+
+    >>> str(over_limit("the file is", 31.5 * MB, 20, "KB_MAX_FILE_MB"))
+    'the file is 31.5 MB, over the 20 MB limit (KB_MAX_FILE_MB)'
+    """
+    return LoaderError(f"{what} {size / MB:.1f} MB, over the {limit_mb:g} MB limit ({setting})")
+
+
+def check_file_size(path: Path, ctx: LoadContext) -> None:
+    """Refuse a file larger than KB_MAX_FILE_MB before reading any of it."""
+    size = path.stat().st_size
+    if size > ctx.max_file_mb * MB:
+        raise over_limit("the file is", size, ctx.max_file_mb, "KB_MAX_FILE_MB")
+
+
+def check_text_size(text: str, ctx: LoadContext) -> None:
+    """Refuse text extracted from a file (PDF, DOCX) beyond KB_MAX_TEXT_MB."""
+    if len(text) > ctx.max_text_mb * MB:
+        raise over_limit("its text is", len(text), ctx.max_text_mb, "KB_MAX_TEXT_MB")
+
+
+def read_text(path: Path, ctx: LoadContext) -> str:
+    """The text of a text file, refused unread when larger than KB_MAX_TEXT_MB."""
+    size = path.stat().st_size
+    if size > ctx.max_text_mb * MB:
+        raise over_limit("this text file is", size, ctx.max_text_mb, "KB_MAX_TEXT_MB")
     return decode_text(read_bytes(path))
+
+
+def load_yaml(text: str, ctx: LoadContext, what: str = "YAML") -> object:
+    """`yaml.safe_load`, after an event-by-event pass (no recursion) bounding depth and alias expansion.
+
+    PyYAML builds nested values recursively (a few hundred levels raise RecursionError) and aliases can
+    expand a small file into billions of values: both are refused first with a one-line reason.
+    """
+    open_values: list[list] = [[None, 0]]  # [anchor, values so far] per open collection; the root first
+    sizes: dict[str, int] = {}
+    total = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            open_values.append([event.anchor, 0])
+            if len(open_values) - 1 > ctx.max_depth:
+                raise LoaderError(f"{what} is nested more than {ctx.max_depth} levels deep (KB_MAX_DEPTH)")
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            anchor, count = open_values.pop()
+            count += 1
+        elif isinstance(event, yaml.ScalarEvent):
+            anchor, count = event.anchor, 1
+        elif isinstance(event, yaml.AliasEvent):
+            anchor, count = None, sizes.get(event.anchor, 1)
+        else:
+            continue
+        if anchor:
+            sizes[anchor] = count
+        open_values[-1][1] += count
+        total += count
+        if total > _MAX_YAML_VALUES:
+            raise LoaderError(f"{what} expands to more than {_MAX_YAML_VALUES:,} values (aliases): not read")
+    return yaml.safe_load(text)
 
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
 
-def split_front_matter(text: str) -> tuple[dict[str, object], str]:
+def split_front_matter(text: str, ctx: LoadContext) -> tuple[dict[str, object], str]:
     """Split YAML front matter (between `---` lines at the top) from the body."""
     match = _FRONT_MATTER.match(text.lstrip("\ufeff"))
     if not match:
         return {}, text
     try:
-        meta = yaml.safe_load(match.group(1)) or {}
+        meta = load_yaml(match.group(1), ctx, "the front matter") or {}
     except yaml.YAMLError as exc:
         reason = str(exc).splitlines()[0]
         raise LoaderError(f"invalid YAML front matter: {reason}") from None
@@ -110,6 +181,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
 }
 _ALIAS_TO_FIELD = {alias: name for name, aliases in FIELD_ALIASES.items() for alias in aliases}
 DATE_FIELDS = ("opens", "deadline", "start", "end")
+_TITLE_LIMIT = 300
 _END_OF_DAY = {"deadline", "end"}
 
 _AUDIENCE_ALIASES = {"members": "member", "adherent": "member", "adherents": "member", "membres": "member",
@@ -166,7 +238,7 @@ def build_record(
     """
     from knowledge.language import detect_language  # local: keeps loaders importable without extras
 
-    title = str(fields.get("title") or default_title).strip()
+    title = str(fields.get("title") or default_title).strip()[:_TITLE_LIMIT]  # each chunk carries it
     if not title:
         raise LoaderError("no title")
     kind = _choice(fields.get("kind"), KINDS, _KIND_ALIASES, "kind")

@@ -10,13 +10,17 @@ from knowledge.loaders.base import LoadContext, Loaded, LoaderError, build_recor
 
 logger = logging.getLogger(__name__)
 
-MAX_OCCURRENCES = 60  # per recurring event: a weekly meetup over a year, not an endless list
+# Seconds between two repetitions of a rule, by frequency (months and years on average).
+_STEP_SECONDS = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400, "WEEKLY": 604800,
+                 "MONTHLY": 2629746, "YEARLY": 31556952}
+# The rule library walks a rule from its first occurrence: this many repetitions before the window at most.
+_MAX_SKIPPED = 100_000
 
 
-def _parse(path: Path) -> list:
+def _parse(path: Path, ctx: LoadContext) -> list:
     import icalendar
 
-    text = read_text(path)
+    text = read_text(path, ctx)
     if path.suffix.lower() != ".jcal":
         # A cut-off download must fail (keeping the indexed version), not read as a calendar with no events.
         upper = text.upper()
@@ -97,8 +101,43 @@ def _event_record(event, ctx: LoadContext):
     return build_record(fields, _text(event, "DESCRIPTION"), default_title="", ctx=ctx, default_kind="event")
 
 
-def _expand(calendar, series: list, window: tuple[datetime, datetime]) -> list:
-    """Occurrences of one recurring series (with its overrides) inside the window."""
+def _period(rule) -> float:  # noqa: ANN001 - an icalendar vRecur
+    """Seconds between two occurrences of a rule at its densest (BYHOUR=9,17 on a daily rule: 12 hours)."""
+    freq = str((rule.get("FREQ") or ["YEARLY"])[0]).upper()
+    step = _STEP_SECONDS.get(freq, _STEP_SECONDS["YEARLY"])
+    try:
+        interval = max(1, int((rule.get("INTERVAL") or [1])[0]))
+    except (TypeError, ValueError):
+        interval = 1
+    per_step = 1
+    for part, unit in (("BYSECOND", 1), ("BYMINUTE", 60), ("BYHOUR", 3600)):
+        if step > unit:
+            per_step *= max(1, len(rule.get(part) or [None]))
+    return step * interval / per_step
+
+
+def _repetitions_before(rule, first: datetime, begin: datetime) -> float:  # noqa: ANN001
+    """How many repetitions the rule library walks through from the rule's start to `begin`."""
+    walked = max(0.0, (begin - first).total_seconds()) / _period(rule)
+    count = rule.get("COUNT")
+    return min(walked, float(count[0])) if count else walked
+
+
+def _every(seconds: float) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            return f"{seconds / size:g} {unit}(s)"
+    return f"{seconds:g} second(s)"
+
+
+def _expand(calendar, series: list, window: tuple[datetime, datetime], ctx: LoadContext) -> list:  # noqa: ANN001
+    """The first `ctx.max_occurrences` occurrences of one recurring series (with its overrides) in the window.
+
+    The window is read in slices from the series' start (or the window's), each slice twice as long as
+    the one before, and reading stops at the cap: an event repeating every second costs 60 occurrences,
+    not the 40 million of a year. A rule that would be walked through more than _MAX_SKIPPED repetitions
+    before the window (the rule library cannot jump ahead) is refused.
+    """
     import icalendar
     import recurring_ical_events
 
@@ -107,7 +146,28 @@ def _expand(calendar, series: list, window: tuple[datetime, datetime]) -> list:
         mini.add_component(timezone)
     for event in series:
         mini.add_component(event)
-    return list(recurring_ical_events.of(mini).between(*window))
+    rules = [(rule, _moment(_first(event, "DTSTART").dt, ctx)) for event in series if _first(event, "DTSTART")
+             for rule in (event["RRULE"] if isinstance(event.get("RRULE"), list) else [event.get("RRULE")])
+             if rule is not None]
+    begin, end = window
+    if rules:
+        begin = max(begin, min(first for _, first in rules))
+        for rule, first in rules:
+            if _repetitions_before(rule, first, begin) > _MAX_SKIPPED:
+                raise LoaderError(f"repeats every {_every(_period(rule))} since {first:%Y-%m-%d}, "
+                                  "too often to expand")
+    period = min((_period(rule) for rule, _ in rules), default=86400.0)
+    span = timedelta(seconds=max(60.0, ctx.max_occurrences * period))  # about max_occurrences at first
+    query = recurring_ical_events.of(mini)
+    found: dict[tuple[str, str], tuple[datetime, object]] = {}
+    while begin < end and len(found) < ctx.max_occurrences:
+        stop = min(end, begin + span)
+        for occurrence in query.between(begin, stop):
+            start = _moment(_first(occurrence, "DTSTART").dt, ctx)
+            # An occurrence across two slices is returned twice.
+            found.setdefault((_text(occurrence, "UID"), start.isoformat()), (start, occurrence))
+        begin, span = stop, span * 2
+    return [occurrence for _, occurrence in sorted(found.values(), key=lambda item: item[0])][:ctx.max_occurrences]
 
 
 def _describe(event) -> str:
@@ -120,7 +180,7 @@ def load_calendar(path: Path, ctx: LoadContext) -> Loaded:
     Each series (events sharing a UID: the rule and its overrides) is read on its own, so one
     broken event is reported without losing the others.
     """
-    calendars = _parse(path)
+    calendars = _parse(path, ctx)
     records = []
     problems: list[str] = []
     window = (ctx.now - timedelta(days=ctx.recurrence_past_days),
@@ -132,7 +192,7 @@ def load_calendar(path: Path, ctx: LoadContext) -> Loaded:
         for events in series.values():
             recurring = any(e.get("RRULE") is not None or e.get("RDATE") is not None for e in events)
             try:
-                occurrences = _expand(calendar, events, window)[:MAX_OCCURRENCES] if recurring else events
+                occurrences = _expand(calendar, events, window, ctx) if recurring else events
                 for occurrence in occurrences:
                     records.append(_event_record(occurrence, ctx))
             except LoaderError as exc:

@@ -5,11 +5,39 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import yaml
 
-from knowledge.loaders.base import LoadContext, Loaded, LoaderError, build_record, canonical_fields, read_text
+from knowledge.loaders.base import (
+    LoadContext,
+    Loaded,
+    LoaderError,
+    build_record,
+    canonical_fields,
+    load_yaml,
+    read_text,
+)
+
+# A string (skipped; an unterminated one runs to the end, once) or a bracket.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]')
+
+
+def check_json_depth(text: str, max_depth: int) -> None:
+    """Refuse JSON nested deeper than `max_depth`, scanning brackets outside strings (no recursion).
+
+    >>> check_json_depth('{"rows": [{"title": "[not a bracket"}]}', 3)
+    """
+    depth = 0
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > max_depth:
+                raise LoaderError(f"JSON nested more than {max_depth} levels deep (KB_MAX_DEPTH)")
+        elif token in "]}":
+            depth -= 1
 
 
 def _rows_from_csv(text: str) -> list[dict[str, object]]:
@@ -44,15 +72,16 @@ def _rows_from_tree(data: object, what: str) -> list[dict[str, object]]:
 
 def load_table(path: Path, ctx: LoadContext) -> Loaded:
     """Each row becomes a funding call, an event or a document, by its `kind` column or its fields."""
-    text = read_text(path)
+    text = read_text(path, ctx)
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
             rows = _rows_from_csv(text)
         elif suffix == ".json":
+            check_json_depth(text, ctx.max_depth)
             rows = _rows_from_tree(json.loads(text), "JSON")
         else:
-            rows = _rows_from_tree(yaml.safe_load(text), "YAML")
+            rows = _rows_from_tree(load_yaml(text, ctx), "YAML")
     except json.JSONDecodeError as exc:
         raise LoaderError(f"invalid JSON: {exc.msg} at line {exc.lineno}") from None
     except yaml.YAMLError as exc:
