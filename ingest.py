@@ -14,6 +14,10 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from knowledge.clock import Clock
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -76,7 +80,8 @@ def print_summary(report_dict: dict, store_chunks: int | None) -> None:
     print(f"{tail}; {report_dict['seconds']:.1f} s")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, clock: "Clock | None" = None) -> int:
+    """Run the command; `clock` defaults to the machine's (tests pin it)."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
@@ -110,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_STORE
 
     bar, update = _progress_bar(not args.quiet and not args.json and sys.stderr.isatty())
-    ingestor = Ingestor(settings, store, embedder, now=system_clock(ZoneInfo(settings.timezone)))
+    ingestor = Ingestor(settings, store, embedder, now=clock or system_clock(ZoneInfo(settings.timezone)))
     try:
         if bar is not None:
             with bar:

@@ -15,7 +15,7 @@ from datetime import datetime
 from knowledge.answering import Answerer, Question, SourceRef, abstain, texts
 from knowledge.language import detect_language
 from knowledge.retrieval import Filters, Hit, Retriever, keywords
-from knowledge.store import StoreError
+from knowledge.store import StoreError, StoreUnavailable
 from knowledge.when import parse_time_scope
 
 logger = logging.getLogger(__name__)
@@ -112,7 +112,10 @@ class Concierge:
             hits = self._retriever.search(query, filters, k=self._top_k, language=language)
             outside = self._retriever.named_outside_window(query, filters, hits) if listing else None
         except StoreError as exc:
-            logger.error("knowledge base unavailable: %s question=%r", exc, question_text[:200])
+            if isinstance(exc, StoreUnavailable):
+                logger.error("knowledge base unavailable: %s question=%r", exc, question_text[:200])
+            else:  # not an outage we expect: keep the traceback for staff
+                logger.exception("knowledge base failed question=%r", question_text[:200])
             return Reply(question=question_text, language=language, answer=texts(language)["unavailable"],
                          abstained=True, sources=[], latency_ms=(time.perf_counter() - started) * 1000,
                          note="unavailable")

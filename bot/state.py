@@ -43,8 +43,12 @@ class Gap:
 class BotState:
     """Thread-safe access to the SQLite file (one connection, one lock: writes are tiny)."""
 
-    def __init__(self, path: Path, *, clock: Clock) -> None:
+    def __init__(self, path: Path, *, clock: Clock, claim_lease_seconds: float = 60.0) -> None:
         self._clock = clock  # the process's one clock (bot.wiring.Services.clock)
+        # Another run's unfinished claim is taken over only once it is this old: a live process sharing the
+        # file (a rolling deploy) is still answering; one killed mid-answer left it to age. Slack retries
+        # after about one and five minutes.
+        self._lease = claim_lease_seconds
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False)
@@ -62,8 +66,9 @@ class BotState:
             if self._db.execute("INSERT OR IGNORE INTO claims VALUES (?, ?, ?, 0)",
                                 (key, self._now(), self._owner)).rowcount == 1:
                 return True
-            owner, done = self._db.execute("SELECT owner, done FROM claims WHERE key=?", (key,)).fetchone()
-            if owner == self._owner or (done and not take_over_finished):
+            owner, done, at = self._db.execute("SELECT owner, done, at FROM claims WHERE key=?", (key,)).fetchone()
+            if owner == self._owner or (done and not take_over_finished) or (
+                    not done and self._now() - at < self._lease):
                 return False
             self._db.execute("UPDATE claims SET owner=?, at=? WHERE key=?", (self._owner, self._now(), key))
             return True
@@ -76,7 +81,8 @@ class BotState:
 
     def claim_message(self, platform: str, channel: str, message_id: str) -> bool:
         """True for the first to take a message: one answer even when it arrives as two events, or again after
-        a restart. A message an earlier run claimed but never finished (`finish_message`) is taken over."""
+        a restart. A message another run claimed but never finished (`finish_message`) is taken over once the
+        claim is older than the lease."""
         return self._claim(f"{platform}:message:{channel}:{message_id}", take_over_finished=False)
 
     def finish_message(self, platform: str, channel: str, message_id: str) -> None:

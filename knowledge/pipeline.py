@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -196,6 +197,7 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         self._store.record_run({
             "finished_at": self._now().astimezone(timezone.utc).isoformat(timespec="seconds"),
+            "run_id": uuid.uuid4().hex,  # readers notice every run, even two in the same second
             "added": len(report.added), "updated": len(report.updated), "unchanged": len(report.unchanged),
             "removed": len(report.removed), "failed": len(report.failed),
             "failures": "\n".join(f"{f.path}: {f.error}" for f in report.failed)[:4000],

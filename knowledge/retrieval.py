@@ -288,7 +288,8 @@ class Retriever:
         only once the store changes or after `rebuild_backoff` seconds; meanwhile answers come from dense
         search (and the previous keyword index, if there was one). An unreachable store raises `StoreError`.
         """
-        generation = (self._store.count(), self._store.last_run().get("finished_at"))
+        last_run = self._store.last_run()
+        generation = (self._store.count(), last_run.get("run_id") or last_run.get("finished_at"))
         with self._lock:
             if generation == self._generation:
                 return
@@ -386,6 +387,8 @@ class Retriever:
         # A store error propagates (StoreError): answering from keywords alone would hide an outage.
         got = self._store.query(vector.tolist(), min(self._candidates, total), chroma_where)
         for rank, (cid, doc, meta, dist) in enumerate(zip(got.ids, got.documents, got.metadatas, got.distances)):
+            if chroma_where is None and not matches(meta or {}, where):
+                continue  # the keyword index that judged the filter needless is older than the store
             hit = hits.setdefault(cid, Hit(cid, doc or "", dict(meta or {})))
             hit.dense = max(0.0, 1.0 - float(dist))
             hit.score += 1.0 / (RRF_K + rank)
@@ -407,10 +410,20 @@ class Retriever:
             hit.score += (1.0 if strong else self._foreign_keyword_weight) / (RRF_K + rank)
         asked = set(query_tokens)
         missing_dense = [h for h in hits.values() if h.dense == 0.0]
-        if missing_dense:  # keyword-only hits: compute their cosine from stored vectors
-            stored = self._store.get_chunks([h.id for h in missing_dense], include=["embeddings"])
-            for cid, emb in zip(stored.ids, stored.embeddings):
-                hits[cid].dense = max(0.0, float(np.dot(np.asarray(emb, dtype=np.float32), vector)))
+        if missing_dense:  # keyword-only hits: their cosine from stored vectors, their text as stored now
+            stored = self._store.get_chunks([h.id for h in missing_dense],
+                                            include=["embeddings", "documents", "metadatas"])
+            current = {cid: (emb, doc, meta) for cid, emb, doc, meta in
+                       zip(stored.ids, stored.embeddings, stored.documents, stored.metadatas)}
+            for hit in missing_dense:
+                # The keyword index may be older than the store (rebuilt after a run, or kept after a failed
+                # rebuild): a chunk since removed, or whose audience or dates changed, must not slip through.
+                if hit.id not in current or not matches(current[hit.id][2] or {}, where):
+                    del hits[hit.id]
+                    continue
+                emb, doc, meta = current[hit.id]
+                hit.text, hit.metadata = doc or "", dict(meta or {})
+                hit.dense = max(0.0, float(np.dot(np.asarray(emb, dtype=np.float32), vector)))
         for hit in hits.values():
             tokens = index.tokens[position[hit.id]] if hit.id in position else set(keywords(hit.text))
             hit.coverage = len(asked & tokens) / len(asked) if asked else 0.0

@@ -146,7 +146,12 @@ class SlackConcierge:
 
     def _stream(self, client: WebClient, reply: Reply, blocks: list[dict], channel: str, thread: str,
                 user: str, assistant: bool) -> bool:
-        """Stream the answer where the workspace supports it; False to fall back to one message."""
+        """Stream the answer where the workspace supports it; False to fall back to one message.
+
+        Once the stream has started, the member already sees (part of) the answer: a later failure is
+        logged, never followed by a second full post.
+        """
+        streamer = None
         try:
             if self._team_id is None:
                 self._team_id = client.auth_test().get("team_id")
@@ -156,7 +161,12 @@ class SlackConcierge:
                 streamer.append(markdown_text=chunk)
             streamer.stop(blocks=[b for b in blocks if b["type"] != "section"])  # the sources and the buttons
             return True
-        except SlackApiError as exc:
+        except (SlackApiError, OSError) as exc:  # OSError: the connection, after slack_sdk's own retries
+            if streamer is not None and streamer.ts:
+                logger.exception("stream failed after it started channel=%s thread=%s", channel, thread)
+                return True
+            if not isinstance(exc, SlackApiError):
+                return False
             logger.info("streaming unavailable (%s); posting one message", exc.response.get("error"))
             if not assistant:
                 self._stream_in_channels = False  # do not pay a refused call on every answer
@@ -237,11 +247,13 @@ def create_app(services: Services, settings: BotSettings, state: BotState, *,
 
     @assistant.user_message
     def answer_in_assistant(payload: dict, client: WebClient, set_status: SetStatus) -> None:
+        if not concierge.claim(payload["channel"], payload["ts"]):
+            return  # answered already (a retry after a restart)
         set_status("is thinking…")
         concierge.reply_in_thread(client, text=payload.get("text", ""), channel=payload["channel"],
                                   thread=payload.get("thread_ts") or payload["ts"], user=payload["user"],
                                   role=concierge.roles.for_message(payload["channel"], "im", payload["user"]),
-                                  assistant=True)
+                                  assistant=True, message=payload["ts"])
 
     app.use(assistant)
 

@@ -159,7 +159,13 @@ class TeamsConcierge:
                 await context.send_activity("An ingestion is already running.")
                 return
             async with self._reingest_lock:
-                report = await asyncio.to_thread(self.services.ingestor().run, self.services.settings.sources)
+                await context.send_activity("Ingestion started…")
+                try:
+                    report = await asyncio.to_thread(self.services.ingestor().run, self.services.settings.sources)
+                except Exception:  # noqa: BLE001 - staff get one line; the traceback goes to the log
+                    logger.exception("reingest failed")
+                    await context.send_activity("The ingestion failed; the details are in the bot's log.")
+                    return
             await context.send_activity("\n\n".join(render.escape(line) for line in report.summary_lines()))
 
 

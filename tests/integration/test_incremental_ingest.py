@@ -195,3 +195,26 @@ def test_progress_is_reported_while_reading_and_embedding(ingestor, kb):
     embedding = [s for s in seen if s[0] == "embedding"]
     assert reading[-1] == ("reading", 4, 4)
     assert embedding and embedding[-1][1] == embedding[-1][2] == 5, "ends at all chunks done"
+
+
+def test_a_document_raised_to_staff_never_reaches_members_even_through_an_older_keyword_index(
+    settings, store, embedder, kb, write, monkeypatch
+):
+    from knowledge.retrieval import Filters, Retriever
+
+    doc = "---\ntitle: Clean room booking\naudience: {}\n---\n# Clean room\n\nThe clean room costs 90 euros an hour.\n"
+    write("docs/clean-room.md", doc.format("member"))
+    ingestor = Ingestor(settings, store, embedder, now=lambda: TODAY)
+    ingestor.run([kb])
+    retriever = Retriever(store, embedder)
+    question = "How much does the clean room cost per hour?"
+    assert retriever.search(question, Filters(role="member", now=TODAY))[0].metadata["source_id"] == \
+        "kb/docs/clean-room.md"
+
+    write("docs/clean-room.md", doc.format("staff"))
+    monkeypatch.setattr(retriever, "refresh", lambda: None)  # as if the keyword index could not be rebuilt yet
+    assert ingestor.run([kb]).updated == ["kb/docs/clean-room.md"]
+    seen = retriever.search(question, Filters(role="member", now=TODAY))
+    assert "kb/docs/clean-room.md" not in {h.metadata["source_id"] for h in seen}
+    assert retriever.search(question, Filters(role="staff", now=TODAY))[0].metadata["source_id"] == \
+        "kb/docs/clean-room.md"

@@ -4,6 +4,7 @@ that records them; the real conversation core, Chroma and embedding model behind
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 import threading
 import time
 from pathlib import Path
@@ -176,14 +177,15 @@ def test_a_retry_after_the_bot_died_mid_answer_is_answered_once(services, slack_
     dead = BotState(tmp_path / "state.sqlite3", clock=services.clock)
     assert dead.first_time(json.loads(body)["event_id"]) and dead.claim_message("slack", CHANNEL, "1700000560.1")
 
-    restarted = build_app(services, BotState(tmp_path / "state.sqlite3", clock=services.clock), slack_api, tmp_path)
+    later = lambda: services.clock() + timedelta(minutes=1)  # noqa: E731 - Slack retries a minute later
+    restarted = build_app(services, BotState(tmp_path / "state.sqlite3", clock=later), slack_api, tmp_path)
     for retry in (1, 2):
         assert restarted.dispatch(signed(body, "application/json", retry=retry)).status == 200
     [post] = slack_api.wait_for("chat.postMessage")
     time.sleep(0.5)  # a second answer would have come by now
     assert len(slack_api.of("chat.postMessage")) == 1 and "Atelier IA en santé" in text_of(post)
 
-    again = build_app(services, BotState(tmp_path / "state.sqlite3", clock=services.clock), slack_api, tmp_path)
+    again = build_app(services, BotState(tmp_path / "state.sqlite3", clock=later), slack_api, tmp_path)
     again.dispatch(signed(body, "application/json", retry=3))
     time.sleep(0.5)
     assert len(slack_api.of("chat.postMessage")) == 1, "answered messages are never answered again"
@@ -365,6 +367,20 @@ def test_a_rate_limited_or_failing_post_still_delivers_the_answer_once(app, slac
     time.sleep(0.3)
     assert slack_api.refused == [("chat.postMessage", status)] * times
     assert len(slack_api.of("chat.postMessage")) == 1 and "Atelier IA en santé" in text_of(post)
+
+
+def test_a_stream_that_fails_after_it_started_is_not_posted_again(app, slack_api):
+    slack_api.streaming = True
+    slack_api.fail_next("chat.stopStream", 500, times=10)  # more than the retries
+    send_event(app, mention("What are the upcoming events?", ts="1700001170.1"))
+    slack_api.wait_for("chat.startStream")
+    for _ in range(100):  # stopStream, then slack_sdk's retry of it
+        if slack_api.refused.count(("chat.stopStream", 500)) >= 2:
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)  # what would be a second post
+    assert slack_api.of("chat.postMessage") == [], "the member already sees the streamed answer"
+    assert slack_api.refused[-1] == ("chat.stopStream", 500)
 
 
 def test_a_rate_limited_or_failing_stream_still_delivers_the_answer_once(app, slack_api):

@@ -253,7 +253,8 @@ def test_a_second_reingest_while_one_runs_is_told_so(teams, services, monkeypatc
             ingestor.release.set()
         _, first_body = first.result(timeout=30)
     assert [m["text"] for m in messages(second)] == ["An ingestion is already running."]
-    assert messages(first_body)[0]["text"].startswith("Ingestion done") and ingestor.runs == 1
+    assert [m["text"][:16] for m in messages(first_body)] == ["Ingestion starte", "Ingestion done i"]
+    assert ingestor.runs == 1
 
 
 def test_an_error_becomes_a_polite_reply(teams, services, monkeypatch):
@@ -286,5 +287,17 @@ def test_the_teams_feedback_loop_is_recorded_against_the_answer(teams, state, co
 def test_staff_reingest_in_a_chat_returns_the_summary(teams, services):
     services.settings.sources = [Path(services.store.sources()["kb/calls.csv"].root)]  # the folder indexed at start
     _, body = post(teams, activity("reingest", user=STAFF))
-    text = messages(body)[0]["text"]
+    started, text = (m["text"] for m in messages(body))
+    assert started == "Ingestion started…"
     assert text.startswith("Ingestion done") and f"{len(CORPUS)} unchanged" in text and "0 failed" in text
+
+
+def test_a_failed_reingest_is_reported_to_staff_in_one_line(teams, services, monkeypatch):
+    class Broken:
+        def run(self, sources):  # noqa: ANN001, ANN201
+            raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services, "ingestor", lambda: Broken())
+    _, body = post(teams, activity("reingest", user=STAFF))
+    assert [m["text"] for m in messages(body)] == [
+        "Ingestion started…", "The ingestion failed; the details are in the bot's log."]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.conversation import Reply
 from bot.state import BotState
 from tests.conftest import TODAY
@@ -23,12 +25,15 @@ def test_a_message_claimed_by_a_run_that_died_is_taken_over_once_but_a_finished_
     dead = BotState(path, clock=CLOCK)
     assert dead.claim_message("slack", "C1", "1.0") and dead.claim_message("slack", "C1", "2.0")
     dead.finish_message("slack", "C1", "2.0")  # answered before the crash; 1.0 was not
-    restarted = BotState(path, clock=CLOCK)
+    assert not BotState(path, clock=CLOCK).claim_message("slack", "C1", "1.0"), "a live run may be answering it"
+    restarted = BotState(path, clock=lambda: TODAY + timedelta(minutes=1))  # Slack's retry, a minute later
     assert restarted.claim_message("slack", "C1", "1.0"), "the unanswered message is answered after the restart"
     assert not restarted.claim_message("slack", "C1", "1.0"), "once"
     assert not restarted.claim_message("slack", "C1", "2.0"), "an answered message is never answered again"
     assert restarted.first_time("Ev9") and not restarted.first_time("Ev9")
-    assert BotState(path, clock=CLOCK).first_time("Ev9"), "a later run lets the event through to the message claim"
+    assert not BotState(path, clock=CLOCK).first_time("Ev9"), "another live run is handling it"
+    much_later = BotState(path, clock=lambda: TODAY + timedelta(minutes=5))
+    assert much_later.first_time("Ev9"), "a later run lets the event through to the message claim"
 
 
 def test_state_survives_a_restart(tmp_path):
