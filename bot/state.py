@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.conversation import Reply, Turn
 from knowledge.clock import Clock
 
+_CLAIMS_KEPT_SECONDS = 7 * 86400
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, at REAL NOT NULL, owner TEXT NOT NULL,
     done INTEGER NOT NULL DEFAULT 0);
@@ -57,6 +58,8 @@ class BotState:
         # Who claims events and messages: a later run of the bot may take over what an earlier one (killed
         # mid-answer) claimed and never finished.
         self._owner = uuid.uuid4().hex
+        with self._db:  # Slack retries for minutes, not weeks: old claims only grow the file
+            self._db.execute("DELETE FROM claims WHERE at < ?", (self._now() - _CLAIMS_KEPT_SECONDS,))
 
     def _now(self) -> float:
         return self._clock().timestamp()

@@ -36,6 +36,14 @@ def test_a_message_claimed_by_a_run_that_died_is_taken_over_once_but_a_finished_
     assert much_later.first_time("Ev9"), "a later run lets the event through to the message claim"
 
 
+def test_claims_older_than_a_week_are_forgotten_at_start(tmp_path):
+    BotState(tmp_path / "s.sqlite3", clock=CLOCK).claim_message("slack", "C1", "old")
+    BotState(tmp_path / "s.sqlite3", clock=lambda: TODAY + timedelta(days=6)).claim_message("slack", "C1", "recent")
+    week_later = BotState(tmp_path / "s.sqlite3", clock=lambda: TODAY + timedelta(days=8))
+    keys = [key for (key,) in week_later._db.execute("SELECT key FROM claims")]
+    assert keys == ["slack:message:C1:recent"], "the file does not grow forever; recent claims stay"
+
+
 def test_state_survives_a_restart(tmp_path):
     BotState(tmp_path / "s.sqlite3", clock=CLOCK).remember_thread("slack", "C1", "1.0")
     assert BotState(tmp_path / "s.sqlite3", clock=CLOCK).is_answered_thread("slack", "C1", "1.0")
