@@ -8,7 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "teams"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "deploy" / "teams"))
 
 from make_package import build  # noqa: E402
 
