@@ -1,5 +1,5 @@
-"""The Teams bot on the Microsoft 365 Agents SDK: translates activities into questions for the conversation
-core, and replies back (native citations in chats, Adaptive Cards in channels).
+"""The Teams bot on the Microsoft 365 Agents SDK: translates activities into calls of the desk (`bot.desk`), and
+its replies back (native citations in chats, Adaptive Cards in channels, `bot.teams.render`).
 
 `create_agent` builds the `AgentApplication`; `create_web_app` the aiohttp app serving POST /api/messages.
 """
@@ -25,8 +25,8 @@ from microsoft_agents.hosting.core import (
     TurnState,
 )
 
-from bot.conversation import Incoming, Reply
-from knowledge.language import detect_language
+from bot.conversation import Reply
+from bot.desk import Desk, Notice, notice_lines
 from bot.settings import BotSettings
 from bot.state import BotState
 from bot.teams import render
@@ -36,11 +36,6 @@ logger = logging.getLogger(__name__)
 
 PLATFORM = "teams"
 _MENTION = re.compile(r"<at>.*?</at>", re.DOTALL)
-_STAFF_COMMANDS = {"reingest", "gaps", "status"}
-APOLOGY = {
-    "en": "Sorry, something went wrong while answering. The team has been notified; please try again later.",
-    "fr": "Désolé, une erreur est survenue pendant la réponse. L'équipe est prévenue ; merci de réessayer plus tard.",
-}
 
 
 def user_of(activity: Activity) -> str:
@@ -49,29 +44,32 @@ def user_of(activity: Activity) -> str:
     return (getattr(sender, "aad_object_id", None) or sender.id or "") if sender else ""
 
 
-class TeamsConcierge:
-    """The handlers' logic, kept apart from the SDK's registration."""
+def notice_text(notice: Notice) -> str:
+    """A desk notice as escaped Markdown paragraphs, list items as a Markdown list."""
+    return "\n\n".join(render.escape(line) for line in notice_lines(notice, "- "))
 
-    def __init__(self, services: Services, settings: BotSettings, state: BotState) -> None:
-        self.services = services
-        self.settings = settings
-        self.state = state
+
+class TeamsListeners:
+    """The handlers: Teams facts in, desk calls, activities out."""
+
+    def __init__(self, desk: Desk, settings: BotSettings) -> None:
+        self.desk = desk
+        self._staff = set(settings.teams_staff_users)
         self._roles = settings.conversation_roles()
-        self._reingest_lock = asyncio.Lock()
 
     def is_staff(self, activity: Activity) -> bool:
         """From the authenticated activity's sender only (never from what the message says)."""
         sender = activity.from_property
         ids = {sender.id, getattr(sender, "aad_object_id", None)} if sender else set()
-        return bool(ids & set(self.settings.teams_staff_users))
+        return bool(ids & self._staff)
 
     def role(self, activity: Activity) -> str:
-        """1:1 chats: staff for staff, else member. Channels and group chats: configured, default member."""
+        """1:1 chats are direct; channels and group chats have their configured role (by conversation or channel)."""
         conversation = activity.conversation
-        if (conversation.conversation_type or "personal") == "personal":
-            return "staff" if self.is_staff(activity) else "member"
         channel_id = conversation.id.split(";", 1)[0]
-        return self._roles.get(conversation.id) or self._roles.get(channel_id, "member")
+        return self.desk.role(direct=(conversation.conversation_type or "personal") == "personal",
+                              is_staff=lambda: self.is_staff(activity),
+                              configured=self._roles.get(conversation.id) or self._roles.get(channel_id))
 
     async def on_message(self, context: TurnContext, _state: TurnState) -> None:
         activity = context.activity
@@ -81,21 +79,17 @@ class TeamsConcierge:
         text = _MENTION.sub("", activity.text or "").strip()
         if not text:
             return
-        if text.lower() in _STAFF_COMMANDS:
-            await self._staff_command(context, text.lower())
+        if self.desk.is_staff_command(text):
+            await self._staff_command(context, text)
             return
         conversation = activity.conversation
         kind = conversation.conversation_type or "personal"
-        user = user_of(activity)
-        role = self.role(activity)
         streaming = kind == "personal" and activity.delivery_mode != DeliveryModes.expect_replies
         try:
             if not streaming:  # at once: the SDK's own indicator only starts on slow turns
                 await context.send_activity(Activity(type=ActivityTypes.typing))
-            history = self.state.history(PLATFORM, conversation.id, "")
-            reply: Reply = await asyncio.to_thread(
-                self.services.concierge.answer, Incoming(text, role=role, history=tuple(history)))
-            answer_id = self.state.record_answer(PLATFORM, conversation.id, "", user, role, reply)
+            reply, answer_id = await asyncio.to_thread(self.desk.ask, text, conversation=conversation.id,
+                                                       user=user_of(activity), role=self.role(activity))
             if kind == "channel":
                 sent = await context.send_activity(
                     render.card_message(reply.answer, reply.sources, reply.language, answer_id))
@@ -105,11 +99,10 @@ class TeamsConcierge:
                 sent = await context.send_activity(
                     render.chat_message(reply.answer, reply.sources, reply.language, feedback=True))
             if sent is not None and getattr(sent, "id", None):
-                self.state.link_message(PLATFORM, sent.id, answer_id)
+                self.desk.link(sent.id, answer_id)
         except Exception:  # noqa: BLE001 - a polite reply, and the traceback for staff
             logger.exception("Teams answer failed conversation=%s", conversation.id)
-            language = detect_language(text)
-            await context.send_activity(APOLOGY[language])
+            await context.send_activity(self.desk.apology(text))
 
     async def _stream(self, context: TurnContext, reply: Reply):  # noqa: ANN202
         """Stream the answer in a 1:1 chat; the final message carries the citations and the feedback loop."""
@@ -128,58 +121,42 @@ class TeamsConcierge:
 
     async def _card_feedback(self, context: TurnContext) -> None:
         value = context.activity.value
-        user = user_of(context.activity)
-        helpful = value.get(render.FEEDBACK_KEY) == "up"
-        if self.state.record_feedback(int(value.get("answer_id", 0)), user, helpful):
-            await context.send_activity("Thanks for your feedback!" if helpful else
-                                        "Thanks — the team will look at this answer.")
+        thanks = self.desk.feedback(int(value.get("answer_id", 0)), user_of(context.activity),
+                                    value.get(render.FEEDBACK_KEY) == "up")
+        if thanks:
+            await context.send_activity(thanks)
 
     async def on_feedback_loop(self, context: TurnContext, _state: TurnState) -> None:
         """Teams' built-in 👍/👎 (message/submitAction), matched to the answer by the message it names."""
         value = context.activity.value or {}
         action = value.get("actionValue") or {}
-        answer_id = self.state.answer_for_message(PLATFORM, context.activity.reply_to_id or "")
-        user = user_of(context.activity)
-        if answer_id is not None and action.get("reaction") in {"like", "dislike"}:
-            self.state.record_feedback(answer_id, user, action["reaction"] == "like")
+        if action.get("reaction") in {"like", "dislike"}:
+            self.desk.feedback_on_message(context.activity.reply_to_id or "", user_of(context.activity),
+                                          action["reaction"] == "like")
         await context.send_activity(Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200)))
 
     async def _staff_command(self, context: TurnContext, command: str) -> None:
-        if not self.is_staff(context.activity):
-            await context.send_activity("Sorry, this command is for the cluster team.")
-            return
-        if command == "gaps":
-            gaps = self.state.gaps(20)
-            await context.send_activity("\n\n".join(render.escape(f"- {g.question} — {g.reason} ({g.platform})")
-                                                    for g in gaps) or "No knowledge gap recorded.")
-        elif command == "status":
-            await context.send_activity(render.escape(self.services.status_line()))
-        else:
-            if self._reingest_lock.locked():  # no await between the check and `async with`: one runs at a time
-                await context.send_activity("An ingestion is already running.")
-                return
-            async with self._reingest_lock:
-                await context.send_activity("Ingestion started…")
-                try:
-                    report = await asyncio.to_thread(self.services.ingestor().run, self.services.settings.sources)
-                except Exception:  # noqa: BLE001 - staff get one line; the traceback goes to the log
-                    logger.exception("reingest failed")
-                    await context.send_activity("The ingestion failed; the details are in the bot's log.")
-                    return
-            await context.send_activity("\n\n".join(render.escape(line) for line in report.summary_lines()))
+        """The desk runs the command in a worker thread (ingestion blocks); each notice is sent from the loop."""
+        loop = asyncio.get_running_loop()
+
+        def tell(notice: Notice) -> None:
+            asyncio.run_coroutine_threadsafe(context.send_activity(notice_text(notice)), loop).result()
+
+        await asyncio.to_thread(self.desk.staff_command, command, staff=self.is_staff(context.activity), tell=tell)
 
 
 def create_agent(services: Services, settings: BotSettings, state: BotState, adapter: CloudAdapter,
-                 connections: Connections) -> AgentApplication[TurnState]:
+                 connections: Connections, *, desk: Desk | None = None) -> AgentApplication[TurnState]:
     agent = AgentApplication[TurnState](storage=MemoryStorage(), adapter=adapter, connection_manager=connections)
-    concierge = TeamsConcierge(services, settings, state)
-    agent.activity(ActivityTypes.message)(concierge.on_message)
-    agent.invoke("message/submitAction")(concierge.on_feedback_loop)
+    desk = desk or Desk(services, state, platform=PLATFORM)
+    listeners = TeamsListeners(desk, settings)
+    agent.activity(ActivityTypes.message)(listeners.on_message)
+    agent.invoke("message/submitAction")(listeners.on_feedback_loop)
 
     @agent.error
     async def on_error(context: TurnContext, error: Exception) -> None:
         logger.exception("unhandled Teams error: %s", error)
-        await context.send_activity(APOLOGY["en"])
+        await context.send_activity(desk.apology(context.activity.text or ""))
 
     return agent
 

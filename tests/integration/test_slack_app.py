@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -20,8 +19,8 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from bot.settings import BotSettings
 from bot.slack.app import create_app
 from bot.state import BotState
-from knowledge.models import IngestReport
 from tests.conftest import SHARED_DATA
+from tests.fakes.services import BlockingIngestor
 from tests.fakes.slack_api import TEAM, SlackAPIServer
 from tests.integration.conftest import CORPUS
 
@@ -37,19 +36,6 @@ BY_AUDIENCE = {
               "account manager"),
 }
 PINGS = ("<!channel>", "<!here>", "<@U123>", "<#C1>", "<!subteam^S1>", "<https://evil.test")
-
-
-class BlockingIngestor:
-    """An ingestion that runs until the test releases it, and counts its runs."""
-
-    def __init__(self) -> None:
-        self.started, self.release, self.runs = threading.Event(), threading.Event(), 0
-
-    def run(self, sources) -> IngestReport:  # noqa: ANN001
-        self.runs += 1
-        self.started.set()
-        assert self.release.wait(30), "never released"
-        return IngestReport(unchanged=["kb/calls.csv"])
 
 
 @pytest.fixture
@@ -303,7 +289,7 @@ def test_a_second_reingest_while_one_runs_is_told_so(app, slack_api, services, m
         app.dispatch(slash("/concierge", "reingest", STAFF, slack_api))
         replies = slack_api.wait_for("/respond/1", 2)
         assert [r["text"] for r in replies] == ["Ingestion started…",
-                                                "An ingestion is already running; its summary will follow."]
+                                                "An ingestion is already running."]
     finally:
         ingestor.release.set()
     replies = slack_api.wait_for("/respond/1", 3)
@@ -405,6 +391,28 @@ def test_an_error_becomes_an_apology_in_the_thread(app, slack_api, services, mon
     send_event(app, mention("Quels appels à projets sont ouverts ?", ts="1700001200.1"))
     [post] = slack_api.wait_for("chat.postMessage")
     assert post["thread_ts"] == "1700001200.1" and post["text"].startswith("Désolé")
+
+
+@pytest.mark.parametrize("question, apology", [("Quels appels à projets sont ouverts ?", "Désolé"),
+                                               ("Which funding calls are still open?", "Sorry")])
+def test_a_failed_private_answer_apologises_in_the_question_language(app, slack_api, services, monkeypatch,
+                                                                   question, apology):
+    def broken(incoming):  # noqa: ANN001, ANN202
+        raise RuntimeError("index unavailable")
+
+    monkeypatch.setattr(services.concierge, "answer", broken)
+    app.dispatch(slash("/ask", question, MEMBER, slack_api))
+    [reply] = slack_api.wait_for("/respond/1")
+    assert reply["response_type"] == "ephemeral" and reply["text"].startswith(apology)
+
+
+def test_staff_status_and_unknown_actions(app, slack_api):
+    app.dispatch(slash("/concierge", "status", STAFF, slack_api))
+    app.dispatch(slash("/concierge", "help", STAFF, slack_api))
+    texts = [r["text"] for r in slack_api.wait_for("/respond/1", 2)]  # in either order: two listener threads
+    assert "Usage: /concierge reingest | gaps | status" in texts
+    [status] = [text for text in texts if not text.startswith("Usage")]
+    assert "sources" in status and "chunks" in status
 
 
 def test_assistant_threads_show_status_and_stream_where_supported(services, state, slack_api, tmp_path):

@@ -1,0 +1,208 @@
+"""Slack's listeners: translate events, commands and clicks into calls of the desk (`bot.desk`), and its
+replies into messages, streams and ephemeral responses. No product rule and no sentence of their own."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt import Ack, App, Assistant, BoltResponse, Respond, Say, SetStatus, SetSuggestedPrompts
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import messages
+from bot.conversation import Reply
+from bot.desk import Desk, Notice, notice_lines
+from bot.settings import BotSettings
+from bot.slack import render
+from bot.slack.directory import SlackDirectory
+
+logger = logging.getLogger(__name__)
+
+_MENTION = re.compile(r"<@[A-Z0-9]+>")
+
+
+def notice_text(notice: Notice) -> str:
+    """A desk notice as escaped mrkdwn, list items bulleted."""
+    return render.lines_text(notice_lines(notice, "• "))
+
+
+class SlackListeners:
+    """Each bolt listener as a method; `register` hands them to the App."""
+
+    def __init__(self, desk: Desk, directory: SlackDirectory, settings: BotSettings) -> None:
+        self.desk = desk
+        self.directory = directory
+        self.ask_command = settings.slack_ask_command
+        self.admin_command = settings.slack_admin_command
+        self._team_id: str | None = None
+        self._stream_in_channels = True  # until the workspace refuses chat.startStream outside assistant threads
+
+    def register(self, app: App) -> None:
+        app.middleware(self.answer_each_event_once)
+        assistant = Assistant()
+        assistant.thread_started(self.start_assistant_thread)
+        assistant.user_message(self.answer_in_assistant)
+        app.use(assistant)
+        app.event("app_mention")(self.answer_mention)
+        app.event("message")(self.answer_dm_or_follow_up)
+        app.command(self.ask_command)(self.answer_privately)
+        app.command(self.admin_command)(self.staff_command)
+        app.action(render.FEEDBACK_UP)(self.record_feedback)
+        app.action(render.FEEDBACK_DOWN)(self.record_feedback)
+        app.event("app_home_opened")(self.publish_home)
+        app.error(self.log_errors)
+
+    # --- facts for the desk's rule -----------------------------------------------------------------------------
+
+    def role(self, channel: str, channel_type: str | None, user: str, *, private: bool = False) -> str:
+        return self.desk.role(direct=self.directory.is_direct(channel, channel_type),
+                              is_staff=lambda: self.directory.is_staff(user), private=private,
+                              shared=lambda: self.directory.is_shared(channel),
+                              configured=self.directory.configured_role(channel))
+
+    # --- events ----------------------------------------------------------------------------------------------
+
+    def answer_each_event_once(self, req, resp, next):  # noqa: ANN001, ANN201, A002 - bolt's middleware signature
+        """Slack re-sends an event it thinks was missed: answer it unless its id was already handled (the
+        original may have been lost while the bot restarted)."""
+        event_id = req.body.get("event_id") if isinstance(req.body, dict) else None
+        if event_id and not self.desk.first_delivery(str(event_id)):
+            logger.info("event already handled event_id=%s retry=%s", event_id, req.headers.get("x-slack-retry-num"))
+            return BoltResponse(status=200, body="")
+        return next()
+
+    def start_assistant_thread(self, say: Say, set_suggested_prompts: SetSuggestedPrompts) -> None:
+        say(messages.text("greeting"))
+        set_suggested_prompts(prompts=messages.SUGGESTED_PROMPTS)
+
+    def answer_in_assistant(self, payload: dict, client: WebClient, set_status: SetStatus) -> None:
+        channel, user = payload["channel"], payload["user"]
+        if not self.desk.claim(channel, payload["ts"]):
+            return  # answered already (a retry after a restart)
+        set_status(messages.text("thinking"))
+        self.reply_in_thread(client, text=payload.get("text", ""), channel=channel,
+                             thread=payload.get("thread_ts") or payload["ts"], user=user,
+                             role=self.role(channel, "im", user), assistant=True, message=payload["ts"])
+
+    def answer_mention(self, event: dict, client: WebClient) -> None:
+        channel, user = event["channel"], event.get("user", "")
+        if not self.desk.claim(channel, event["ts"]):
+            return  # already answered as a `message` in a thread we follow
+        self.reply_in_thread(client, text=event.get("text", ""), channel=channel,
+                             thread=event.get("thread_ts") or event["ts"], user=user,
+                             role=self.role(channel, event.get("channel_type"), user), message=event["ts"])
+
+    def answer_dm_or_follow_up(self, event: dict, client: WebClient, context: Any) -> None:
+        if event.get("subtype") or event.get("bot_id") or not event.get("text"):
+            return  # edits, joins, bots (including ourselves)
+        if context.bot_user_id and f"<@{context.bot_user_id}>" in event["text"]:
+            return  # a mention: answered by answer_mention
+        channel, user = event["channel"], event.get("user", "")
+        if event.get("channel_type") == "im":
+            thread = event.get("thread_ts") or event["ts"]
+        elif event.get("thread_ts") and self.desk.follows(channel, event["thread_ts"]):
+            thread = event["thread_ts"]  # a follow-up in a thread we answered: no new mention needed
+        else:
+            return
+        if not self.desk.claim(channel, event["ts"]):
+            return  # already answered as an `app_mention`
+        self.reply_in_thread(client, text=event["text"], channel=channel, thread=thread, user=user,
+                             role=self.role(channel, event.get("channel_type"), user), message=event["ts"])
+
+    def publish_home(self, event: dict, client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        home = self.desk.home(staff=self.directory.is_staff(event["user"]))
+        client.views_publish(user_id=event["user"], view=render.home_view(
+            staff=home.staff, events=home.events, calls=home.calls, status=home.status, gaps=home.gaps,
+            ask_command=self.ask_command))
+
+    def log_errors(self, error: Exception, body: dict) -> None:
+        logger.error("unhandled error in a Slack listener: %s (type=%s)", error, body.get("type"))
+
+    # --- commands and clicks -------------------------------------------------------------------------------
+
+    def answer_privately(self, ack: Ack, command: dict, respond: Respond) -> None:
+        ack()
+        question = _MENTION.sub("", command.get("text") or "").strip()
+        if not question:
+            respond(text=messages.text("ask_usage", command=self.ask_command), response_type="ephemeral")
+            return
+        user, channel = command["user_id"], command["channel_id"]
+        try:
+            reply, answer_id = self.desk.ask(question, conversation=channel, thread=f"command:{user}", user=user,
+                                             role=self.role(channel, None, user, private=True))
+            respond(text=render.fallback_text(reply.answer), response_type="ephemeral",
+                    blocks=render.answer_blocks(reply.answer, reply.sources, reply.language, answer_id))
+        except Exception:  # noqa: BLE001 - the member gets an apology, staff get the traceback
+            logger.exception("slash command answer failed")
+            respond(text=self.desk.apology(question), response_type="ephemeral")
+
+    def staff_command(self, ack: Ack, command: dict, respond: Respond) -> None:
+        ack()
+        # Who asks comes from the signed payload only; nothing typed in the text can make someone staff.
+        self.desk.staff_command(
+            command.get("text") or "", staff=self.directory.is_staff(command["user_id"]),
+            tell=lambda notice: respond(text=notice_text(notice), response_type="ephemeral"),
+            invoked_as=self.admin_command, ask_command=self.ask_command)
+
+    def record_feedback(self, ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+        ack()
+        thanks = self.desk.feedback(int(action["value"]), body["user"]["id"], action["action_id"] == render.FEEDBACK_UP)
+        if thanks:
+            respond(text=thanks, response_type="ephemeral", replace_original=False)
+
+    # --- replies ---------------------------------------------------------------------------------------------
+
+    def reply_in_thread(self, client: WebClient, *, text: str, channel: str, thread: str, user: str, role: str,
+                        assistant: bool = False, message: str | None = None) -> None:
+        """Answer a question in its thread; an error becomes a short apology there, never silence. `message`
+        (its ts, claimed by the caller) is marked finished once the answer or the apology is posted."""
+        self.desk.follow(channel, thread)  # before posting: a quick follow-up is ours too
+        question = _MENTION.sub("", text).strip()
+        try:
+            reply, answer_id = self.desk.ask(question, conversation=channel, thread=thread, user=user, role=role)
+            blocks = render.answer_blocks(reply.answer, reply.sources, reply.language, answer_id)
+            stream = assistant or self._stream_in_channels
+            if not (stream and self._stream(client, reply, blocks, channel, thread, user, assistant)):
+                client.chat_postMessage(channel=channel, thread_ts=thread, text=render.fallback_text(reply.answer),
+                                        blocks=blocks, unfurl_links=False)
+        except Exception:  # noqa: BLE001 - the member gets an apology, staff get the traceback
+            logger.exception("answer failed channel=%s thread=%s", channel, thread)
+            try:
+                client.chat_postMessage(channel=channel, thread_ts=thread, text=self.desk.apology(text))
+            except SlackApiError:
+                logger.exception("apology could not be posted channel=%s", channel)
+                return  # not finished: a retry of the event after a restart may still answer it
+        if message is not None:
+            self.desk.finish(channel, message)
+
+    def _stream(self, client: WebClient, reply: Reply, blocks: list[dict], channel: str, thread: str,
+                user: str, assistant: bool) -> bool:
+        """Stream the answer where the workspace supports it; False to fall back to one message.
+
+        Once the stream has started, the member already sees (part of) the answer: a later failure is
+        logged, never followed by a second full post.
+        """
+        streamer = None
+        try:
+            if self._team_id is None:
+                self._team_id = client.auth_test().get("team_id")
+            streamer = client.chat_stream(channel=channel, thread_ts=thread, recipient_user_id=user,
+                                          recipient_team_id=self._team_id, buffer_size=200)
+            for chunk in render.stream_chunks(reply.answer):
+                streamer.append(markdown_text=chunk)
+            streamer.stop(blocks=[b for b in blocks if b["type"] != "section"])  # the sources and the buttons
+            return True
+        except (SlackApiError, OSError) as exc:  # OSError: the connection, after slack_sdk's own retries
+            if streamer is not None and streamer.ts:
+                logger.exception("stream failed after it started channel=%s thread=%s", channel, thread)
+                return True
+            if not isinstance(exc, SlackApiError):
+                return False
+            logger.info("streaming unavailable (%s); posting one message", exc.response.get("error"))
+            if not assistant:
+                self._stream_in_channels = False  # do not pay a refused call on every answer
+            return False
