@@ -48,7 +48,7 @@ def main() -> None:
     from bot.wiring import Services
     from knowledge.settings import KnowledgeSettings
     from tests.fakes.slack_api import SlackAPIServer
-    from tests.integration.test_slack_app import SECRET, event_body, mention, signed
+    from tests.fakes.slack_events import SECRET, event_body, mention, signed
 
     with tempfile.TemporaryDirectory() as tmp:
         services = Services(KnowledgeSettings(store_path=Path(tmp) / "chroma", _env_file=None))

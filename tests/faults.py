@@ -237,7 +237,7 @@ def _slack_bot(tmp: Path):  # noqa: ANN202 - (services, app, api): the real App 
     from bot.wiring import Services
     from tests.conftest import SHARED_DATA
     from tests.fakes.slack_api import SlackAPIServer
-    from tests.integration.test_slack_app import SECRET
+    from tests.fakes.slack_events import SECRET
 
     services = Services(KnowledgeSettings(store_path=tmp / "chroma", _env_file=None), clock=lambda: NOW)
     services.ingestor().run(services.settings.sources)
@@ -252,7 +252,7 @@ def _slack_bot(tmp: Path):  # noqa: ANN202 - (services, app, api): the real App 
 def slack_post_refused(tmp: Path, status: int, times: int, retry_after: int = 1) -> Outcome:
     """`chat.postMessage` answers `status` (429 with Retry-After, or 500) `times` times: the member still
     gets the answer, once."""
-    from tests.integration.test_slack_app import mention, send_event
+    from tests.fakes.slack_events import mention, send_event
 
     services, app, api = _slack_bot(tmp)
     try:
@@ -273,7 +273,7 @@ def slack_post_refused(tmp: Path, status: int, times: int, retry_after: int = 1)
 
 def two_reingests_at_once(tmp: Path) -> Outcome:
     """Two staff `/concierge reingest` at the same moment: one runs, the other is told so."""
-    from tests.integration.test_slack_app import slash
+    from tests.fakes.slack_events import slash
 
     services, app, api = _slack_bot(tmp)
     ran = []

@@ -75,6 +75,14 @@ CORPUS = {
         "<at>Everyone</at> from [the press page](https://evil.test/phish) or <https://evil.test|the site>.\n"
     ),
 }
+# One question per audience: (question, the source's URL, words only that source says).
+BY_AUDIENCE = {
+    "public": ("What does the export voucher cover?", "https://kb.test/export-voucher", "travel expenses"),
+    "member": ("How can I book the shared clean room?", "https://kb.test/clean-room", "EUR 250"),
+    "staff": ("What is the internal escalation procedure for invoices?", "https://kb.test/internal",
+              "account manager"),
+}
+
 TODAY = datetime(2026, 11, 22, 12, 0, tzinfo=PARIS)
 
 

@@ -7,8 +7,8 @@ LangChain's fake chat models for the logic; a local OpenAI-compatible server for
 from __future__ import annotations
 
 import pytest
-from pydantic import SecretStr
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from pydantic import SecretStr
 
 from bot.conversation import Incoming
 from bot.wiring import Services, make_chat_model

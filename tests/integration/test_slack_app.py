@@ -4,16 +4,14 @@ that records them; the real conversation core, Chroma and embedding model behind
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 import time
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 from slack_bolt.adapter.socket_mode.internals import run_bolt_app
-from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.settings import BotSettings
@@ -22,19 +20,12 @@ from bot.state import BotState
 from tests.conftest import SHARED_DATA
 from tests.fakes.services import BlockingIngestor
 from tests.fakes.slack_api import TEAM, SlackAPIServer
-from tests.integration.conftest import CORPUS
+from tests.fakes.slack_events import SECRET, event_body, mention, message, send_event, signed, slash, text_of
+from tests.integration.conftest import BY_AUDIENCE, CORPUS
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
-SECRET = "test-signing-secret"
 STAFF, MEMBER = "USTAFF", "UMEMBER"
 CHANNEL, SHARED, PUBLIC_CHANNEL = "CGENERAL", "CSHARED", "CPUBLIC"
-# One question per audience: (question, the source's URL, words only that source says).
-BY_AUDIENCE = {
-    "public": ("What does the export voucher cover?", "https://kb.test/export-voucher", "travel expenses"),
-    "member": ("How can I book the shared clean room?", "https://kb.test/clean-room", "EUR 250"),
-    "staff": ("What is the internal escalation procedure for invoices?", "https://kb.test/internal",
-              "account manager"),
-}
 PINGS = ("<!channel>", "<!here>", "<@U123>", "<#C1>", "<!subteam^S1>", "<https://evil.test")
 
 
@@ -60,58 +51,6 @@ def build_app(services, state, slack_api, tmp_path):  # noqa: ANN001, ANN201
 @pytest.fixture
 def app(services, slack_api, state, tmp_path):
     return build_app(services, state, slack_api, tmp_path)
-
-
-def signed(body: str, content_type: str, *, secret: str = SECRET, timestamp: int | None = None,
-           retry: int | None = None) -> BoltRequest:
-    ts = str(timestamp if timestamp is not None else int(time.time()))
-    headers = {"content-type": [content_type], "x-slack-request-timestamp": [ts],
-               "x-slack-signature": [SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)]}
-    if retry is not None:
-        headers["x-slack-retry-num"] = [str(retry)]
-        headers["x-slack-retry-reason"] = ["http_timeout"]
-    return BoltRequest(body=body, headers=headers)
-
-
-_event_counter = iter(range(1, 10_000))
-
-
-def event_body(event: dict) -> dict:
-    return {"token": "t", "team_id": TEAM, "api_app_id": "A1", "type": "event_callback",
-            "event_id": f"Ev{next(_event_counter):05d}", "event_time": int(time.time()), "event": event,
-            "authorizations": [{"team_id": TEAM, "user_id": "UBOT", "is_bot": True}]}
-
-
-def send_event(app, event: dict, **kwargs):  # noqa: ANN001, ANN201
-    response = app.dispatch(signed(json.dumps(event_body(event)), "application/json", **kwargs))
-    return response
-
-
-def mention(text: str, *, channel: str = CHANNEL, user: str = MEMBER, ts: str = "1700000100.000100",
-            thread_ts: str | None = None) -> dict:
-    event = {"type": "app_mention", "user": user, "text": f"<@UBOT> {text}", "channel": channel, "ts": ts,
-             "channel_type": "channel"}
-    if thread_ts:
-        event["thread_ts"] = thread_ts
-    return event
-
-
-def message(text: str, *, channel: str, ts: str, user: str = MEMBER, thread_ts: str | None = None,
-            channel_type: str = "channel") -> dict:
-    event = {"type": "message", "user": user, "text": text, "channel": channel, "ts": ts, "channel_type": channel_type}
-    if thread_ts:
-        event["thread_ts"] = thread_ts
-    return event
-
-
-def text_of(post: dict) -> str:
-    return json.dumps(post.get("blocks"), ensure_ascii=False) + post.get("text", "")
-
-
-def slash(command: str, text: str, user: str, slack_api, channel: str = CHANNEL) -> BoltRequest:
-    return signed(urlencode({"token": "t", "team_id": TEAM, "channel_id": channel, "user_id": user,
-                             "command": command, "text": text, "response_url": slack_api.response_url,
-                             "trigger_id": "1.2.3"}), "application/x-www-form-urlencoded")
 
 
 def test_a_mention_is_answered_in_its_thread_with_linked_sources_and_feedback_buttons(app, slack_api):

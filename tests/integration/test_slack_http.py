@@ -16,7 +16,7 @@ from bot.slack.app import create_app, make_http_server
 from bot.state import BotState
 from tests.conftest import SHARED_DATA
 from tests.fakes.slack_api import SlackAPIServer
-from tests.integration.test_slack_app import SECRET, event_body, mention, signed
+from tests.fakes.slack_events import SECRET, event_body, mention, signed
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 

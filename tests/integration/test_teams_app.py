@@ -18,9 +18,9 @@ import pytest
 from bot.settings import BotSettings
 from bot.state import BotState
 from bot.teams.app import create_web_app
+from tests.fakes.services import BlockingIngestor
 from tests.fakes.teams_service import AiohttpServer, ConnectorService
-from tests.integration.conftest import CORPUS
-from tests.integration.test_slack_app import BY_AUDIENCE, BlockingIngestor
+from tests.integration.conftest import BY_AUDIENCE, CORPUS
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 STAFF = "29:staff-user"
