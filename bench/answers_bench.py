@@ -1,6 +1,10 @@
 """Answer quality on the dev sets and query latency at ~10,000 chunks, beside the naive baseline.
 
     python bench/answers_bench.py [--sets gdpr,cnil-hard,crpa] [--latency-chunks 10000] [--model use-multilingual]
+                                  [--set foreign_keyword_weight=0.3 ...] [--no-baseline]
+
+`--set NAME=VALUE` (repeatable) changes one number of the ranking configuration (`knowledge.ranking.Ranking`)
+for the whole run, to compare variants; `--latency-chunks 0` and `--no-baseline` leave out the slow parts.
 
 Quality: `python -m bot eval` metrics (our pipeline: hybrid retrieval, filters, extractive answers) per
 dev set, next to the naive baseline (RecursiveCharacterTextSplitter(1000, 200) + Chroma.from_documents +
@@ -15,6 +19,7 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import fields, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -64,9 +69,39 @@ def baseline_quality(db, questions: list[dict]) -> dict:
             "p50": percentile(latencies, 0.5), "p95": percentile(latencies, 0.95)}
 
 
-def quality(sets: list[str], model: str) -> list[list[object]]:
+def hit5_by_language(questions: list[dict], results: list[dict]) -> str:
+    """hit@5 over distinct sources, per question language (as `eval` counts it), e.g. 'en 0.60 / fr 0.50'."""
+    found: dict[str, list[bool]] = {}
+    for q, r in zip(questions, results):
+        expected = set(q.get("expected") or [])
+        if not (expected and q.get("answerable", True)):
+            continue
+        distinct = list(dict.fromkeys((i["url"], i["path"]) for i in r["retrieved"]))
+        hit = any(url in expected or path in expected for url, path in distinct[:5])
+        found.setdefault(q.get("lang") or "?", []).append(hit)
+    return " / ".join(f"{lang} {sum(hits) / len(hits):.2f}" for lang, hits in sorted(found.items()))
+
+
+def ranking_overrides(assignments: list[str]) -> dict[str, object]:
+    """`["foreign_keyword_weight=0.3"]` -> {"foreign_keyword_weight": 0.3}, typed as the Ranking field."""
+    from knowledge.ranking import Ranking
+
+    types = {f.name: type(getattr(Ranking(), f.name)) for f in fields(Ranking)}
+    out: dict[str, object] = {}
+    for assignment in assignments:
+        name, _, value = assignment.partition("=")
+        if name not in types or not value:
+            raise SystemExit(f"--set {assignment!r}: expected NAME=VALUE with NAME one of {', '.join(types)}")
+        try:
+            out[name] = types[name](value)
+        except ValueError:
+            raise SystemExit(f"--set {assignment!r}: {name} takes a {types[name].__name__}") from None
+    return out
+
+
+def quality(sets: list[str], model: str, overrides: dict[str, object], baseline: bool) -> list[list[object]]:
     from bot.evaluation import evaluate
-    from bot.wiring import Services
+    from bot.wiring import Services, default_ranking
     from knowledge.embedding import load_embedder
     from knowledge.settings import KnowledgeSettings
     from knowledge.store import release_embedded_store
@@ -75,16 +110,20 @@ def quality(sets: list[str], model: str) -> list[list[object]]:
     rows = []
     for name in sets:
         corpus = DEV_QA / CORPUS[name] / "corpus"
+        questions = read_jsonl(DEV_QA / name / "qa.jsonl")
         with tempfile.TemporaryDirectory() as tmp:
             settings = KnowledgeSettings(store_path=Path(tmp) / "ours", _env_file=None)
-            services = Services(settings, embedder=embedder)
+            services = Services(settings, embedder=embedder, ranking=replace(default_ranking(settings), **overrides))
             services.ingestor().run([corpus])
-            metrics = evaluate(services, DEV_QA / name / "qa.jsonl")
+            output = Path(tmp) / "results.jsonl"
+            metrics = evaluate(services, DEV_QA / name / "qa.jsonl", output=output)
+            by_language = hit5_by_language(questions, read_jsonl(output))
             release_embedded_store(settings.store_path)
-            base = baseline_quality(baseline_index(corpus, embedder, Path(tmp) / "base"),
-                                    read_jsonl(DEV_QA / name / "qa.jsonl"))
+            base = {"hit@1": float("nan"), "hit@5": float("nan")}
+            if baseline:
+                base = baseline_quality(baseline_index(corpus, embedder, Path(tmp) / "base"), questions)
         rows.append([name, metrics["hit@1"], f"{base['hit@1']:.2f}", metrics["hit@5"], f"{base['hit@5']:.2f}",
-                     metrics["mrr@10"], metrics["abstention_precision"], metrics["abstention_recall"],
+                     by_language, metrics["mrr@10"], metrics["abstention_precision"], metrics["abstention_recall"],
                      metrics["false_abstentions"], metrics["span_in_citations"],
                      metrics["answer_in_question_language"], metrics["latency_p50_ms"], metrics["latency_p95_ms"]])
     return rows
@@ -96,7 +135,7 @@ def latency(chunks: int, model: str) -> list[list[object]]:
     from bot.conversation import Incoming
     from bot.wiring import Services
     from knowledge.embedding import load_embedder
-    from knowledge.retrieval import Filters
+    from knowledge.filters import Filters
     from knowledge.settings import KnowledgeSettings
 
     embedder = load_embedder(model)
@@ -131,11 +170,17 @@ def main() -> None:
     parser.add_argument("--sets", default="gdpr,cnil-hard,crpa")
     parser.add_argument("--latency-chunks", type=int, default=10000)
     parser.add_argument("--model", default="use-multilingual")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+                        help="change one number of the ranking configuration (repeatable)")
+    parser.add_argument("--no-baseline", action="store_true", help="leave out the naive baseline")
     args = parser.parse_args()
-    print(f"model: {args.model}")
-    print(table(["set", "hit@1", "base hit@1", "hit@5", "base hit@4", "MRR@10", "abst. prec.", "abst. recall",
-                 "false abst.", "span cited", "answer lang", "p50 ms", "p95 ms"],
-                quality(args.sets.split(","), args.model)))
+    overrides = ranking_overrides(args.overrides)
+    print(f"model: {args.model}" + "".join(f"; {k}={v}" for k, v in overrides.items()))
+    print(table(["set", "hit@1", "base hit@1", "hit@5", "base hit@4", "hit@5 by lang", "MRR@10", "abst. prec.",
+                 "abst. recall", "false abst.", "span cited", "answer lang", "p50 ms", "p95 ms"],
+                quality(args.sets.split(","), args.model, overrides, not args.no_baseline)))
+    if args.latency_chunks <= 0:
+        return
     print()
     print(table(["chunks", "questions", "retrieval p50 ms", "retrieval p95 ms", "answer p50 ms", "answer p95 ms",
                  "baseline p50 ms", "baseline p95 ms"], latency(args.latency_chunks, args.model)))

@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from knowledge.answering import Answerer, Question, SourceRef, abstain, texts
+from knowledge.filters import Filters
 from knowledge.language import detect_language
-from knowledge.retrieval import Filters, Hit, Retriever, keywords
+from knowledge.ranking import Ranking
+from knowledge.retrieval import Retriever
 from knowledge.store import StoreError, StoreUnavailable
-from knowledge.when import parse_time_scope
+from knowledge.text import keywords
+from knowledge.time_scope import parse_time_scope
 
 logger = logging.getLogger(__name__)
 
@@ -62,14 +65,6 @@ class Reply:
                 "retrieved": self.retrieved}
 
 
-def confidence(hits: Sequence[Hit]) -> float:
-    """How sure retrieval is that the best passages answer: cosine and keyword coverage of the top hits."""
-    if not hits:
-        return 0.0
-    # Weights and the default threshold (KB_MIN_CONFIDENCE=0.18) measured on the dev sets: see README.
-    return max(0.7 * h.dense + 0.3 * h.coverage for h in hits[:3])
-
-
 class Concierge:
     """The assistant's brain: `answer(Incoming) -> Reply`.
 
@@ -86,7 +81,7 @@ class Concierge:
         *,
         contact: str,
         contact_fr: str | None = None,
-        min_confidence: float = 0.18,
+        ranking: Ranking | None = None,
         clock: Callable[[], datetime],
         default_language: str = "en",
         top_k: int = 10,
@@ -94,7 +89,8 @@ class Concierge:
         self._retriever = retriever
         self._answerer = answerer
         self._contacts = {"en": contact, "fr": contact_fr or contact}
-        self._min_confidence = min_confidence
+        # How sure retrieval must be to answer (`Ranking.confidence`, `min_confidence`): measured, see README.
+        self._ranking = ranking or Ranking()
         self._clock = clock
         self._default_language = default_language
         self._top_k = top_k
@@ -107,7 +103,7 @@ class Concierge:
         query = self._standalone_query(question_text, incoming.history)
         scope = parse_time_scope(query, now)
         filters = Filters(role=incoming.role, scope=scope, now=now)
-        listing = bool(scope.kind and filters.time_clauses())
+        listing = bool(scope.kind and filters.has_time_window)
         try:
             hits = self._retriever.search(query, filters, k=self._top_k, language=language)
             outside = self._retriever.named_outside_window(query, filters, hits) if listing else None
@@ -119,12 +115,12 @@ class Concierge:
             return Reply(question=question_text, language=language, answer=texts(language)["unavailable"],
                          abstained=True, sources=[], latency_ms=(time.perf_counter() - started) * 1000,
                          note="unavailable")
-        sure = confidence(hits + ([outside] if outside else []))
+        sure = self._ranking.confidence(hits + ([outside] if outside else []))
         question = Question(text=query, language=language, now=now, scope=scope, listing=listing)
         contact = self._contacts.get(language, self._contacts["en"])
         if listing and hits:
             result = self._answerer.answer(question, hits, outside)
-        elif sure < self._min_confidence or not (hits or outside):
+        elif sure < self._ranking.min_confidence or not (hits or outside):
             logger.info("abstained confidence=%.3f question=%r", sure, question_text[:200])
             result = abstain(question, contact)
         else:

@@ -6,10 +6,11 @@ import logging
 from zoneinfo import ZoneInfo
 
 from bot.conversation import Concierge
-from knowledge.clock import Clock, system_clock
 from knowledge.answering import Answerer, ChatModelAnswerer, ExtractiveAnswerer
+from knowledge.clock import Clock, system_clock
 from knowledge.embedding import Embedder, load_embedder
 from knowledge.pipeline import Ingestor
+from knowledge.ranking import Ranking
 from knowledge.retrieval import Retriever
 from knowledge.settings import KnowledgeSettings
 from knowledge.store import KnowledgeStore, StoreError, open_store
@@ -38,12 +39,17 @@ def make_chat_model(settings: KnowledgeSettings):  # noqa: ANN201 - a LangChain 
         raise ConfigurationError(f"KB_LLM={settings.llm!r} cannot be used: {exc}") from None
 
 
+def default_ranking(settings: KnowledgeSettings) -> Ranking:
+    """The measured ranking defaults, with the abstention threshold the settings give (KB_MIN_CONFIDENCE)."""
+    return Ranking(min_confidence=settings.min_confidence)
+
+
 class Services:
     """Everything a front end needs, built once from settings."""
 
     def __init__(self, settings: KnowledgeSettings, embedder: Embedder | None = None,
                  store: KnowledgeStore | None = None, chat_model: object | None = None,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, ranking: Ranking | None = None) -> None:
         self.settings = settings
         self.tz = ZoneInfo(settings.timezone)
         # The one clock of the process: the conversation, ingestion, App Home and the bot's state read it.
@@ -51,14 +57,17 @@ class Services:
         self.embedder = embedder or load_embedder(settings.embedding_model)
         self.store = store or open_store(settings.store_path, settings.chroma_url, settings.collection,
                                          self.embedder.name, self.embedder.dimension)
-        self.retriever = Retriever(self.store, self.embedder)
+        # The numbers that rank passages and decide to abstain, shared by retrieval and the conversation.
+        # Benchmarks pass variants; one passed in carries its own threshold instead of KB_MIN_CONFIDENCE.
+        self.ranking = ranking or default_ranking(settings)
+        self.retriever = Retriever(self.store, self.embedder, ranking=self.ranking)
         extractive = ExtractiveAnswerer(self.embedder)
         model = chat_model if chat_model is not None else make_chat_model(settings)
         answerer: Answerer = extractive if model is None else ChatModelAnswerer(
             model, extractive, contact=settings.staff_contact)
         self.concierge = Concierge(
             self.retriever, answerer, contact=settings.staff_contact, contact_fr=settings.staff_contact_fr,
-            min_confidence=settings.min_confidence, clock=self.clock,
+            ranking=self.ranking, clock=self.clock,
         )
 
     def ingestor(self) -> Ingestor:

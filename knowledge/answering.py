@@ -17,8 +17,9 @@ import numpy as np
 
 from knowledge.chunking import split_sentences
 from knowledge.embedding import Embedder
-from knowledge.retrieval import Hit, keywords
-from knowledge.when import TimeScope, topical_words
+from knowledge.ranking import Hit
+from knowledge.text import keywords
+from knowledge.time_scope import TimeScope, topical_words
 
 logger = logging.getLogger(__name__)
 

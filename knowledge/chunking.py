@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from knowledge.dates import timestamp
+from knowledge.date_parsing import timestamp
 from knowledge.models import Chunk, MetadataValue, Record
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")

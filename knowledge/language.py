@@ -6,6 +6,8 @@ import re
 
 _WORD = re.compile(r"[a-zà-ÿœæ']+", re.IGNORECASE)
 
+# Telling words, not stop words: each one is evidence for its language (accents and elisions kept, a few
+# domain words such as "appel" or "deadline" added). What keyword search ignores is `knowledge.text.STOP_WORDS`.
 _FR = frozenset(
     """le la les un une des du de et est sont pour par sur dans avec au aux ce cette ces qui que quoi quel quelle
     quels quelles où comment pourquoi quand ne pas plus nous vous ils elles son sa ses leur leurs mon ma mes

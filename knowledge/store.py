@@ -1,7 +1,8 @@
 """The index: chunks and their embeddings in Chroma, plus a manifest of ingested sources.
 
-The only module that imports `chromadb`. It always passes our own embeddings: Chroma's default
-embedding function downloads a model at run time and fails offline.
+The only module that imports `chromadb`: callers pass our own types (a `ChunkFilter`, vectors) and get our
+own back (`StoredChunks`, `StoreError`). It always passes our own embeddings: Chroma's default embedding
+function downloads a model at run time and fails offline.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import chromadb
 import httpx
 from chromadb.config import Settings as ChromaSettings
 
+from knowledge.filters import AtLeast, Below, ChunkFilter, Condition, OneOf
 from knowledge.models import Chunk, MetadataValue
 
 logger = logging.getLogger(__name__)
@@ -57,6 +59,32 @@ def _listed(got: dict, key: str) -> list:
     """A column of a Chroma result as a list (embeddings come back as a numpy array, absent ones as None)."""
     value = got.get(key)
     return [] if value is None else list(value)
+
+
+def _clause(condition: Condition) -> dict:
+    if isinstance(condition, OneOf):
+        return {condition.field: {"$in": list(condition.values)}}
+    if isinstance(condition, AtLeast):
+        return {condition.field: {"$gte": condition.bound}}
+    if isinstance(condition, Below):
+        return {condition.field: {"$lt": condition.bound}}
+    raise TypeError(f"not a filter condition: {condition!r}")
+
+
+def chroma_where(selection: ChunkFilter | None) -> dict | None:
+    """The Chroma `where` clause of a filter (None when it keeps every chunk).
+
+    >>> chroma_where(ChunkFilter((OneOf("kind", ("event",)), AtLeast("end_ts", 100))))
+    {'$and': [{'kind': {'$in': ['event']}}, {'end_ts': {'$gte': 100}}]}
+    """
+    if selection is None or not selection.conditions:
+        return None
+    clauses = [_clause(condition) for condition in selection.conditions]
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _of_sources(source_ids: Sequence[str]) -> ChunkFilter:
+    return ChunkFilter((OneOf("source_id", tuple(source_ids)),))
 
 
 def _batches(items: Sequence[str], size: int = PAGE_SIZE) -> Iterator[list[str]]:
@@ -221,14 +249,14 @@ class KnowledgeStore:
 
     # --- chunks -------------------------------------------------------------------------------------------
 
-    def iter_chunks(self, *, where: dict | None = None, include: Sequence[str] = ("documents", "metadatas"),
+    def iter_chunks(self, *, where: ChunkFilter | None = None, include: Sequence[str] = ("documents", "metadatas"),
                     page_size: int = PAGE_SIZE) -> Iterator[StoredChunks]:
-        """The chunks `where` selects (all by default), a page at a time.
+        """The chunks `where` keeps (all by default), a page at a time.
 
         >>> sum(len(page.ids) for page in store.iter_chunks(include=[])) == store.count()  # doctest: +SKIP
         True
         """
-        return self._pages(self._chunks, where, include, page_size, "reading chunks")
+        return self._pages(self._chunks, chroma_where(where), include, page_size, "reading chunks")
 
     def get_chunks(self, ids: Sequence[str], include: Sequence[str] = ("embeddings",)) -> StoredChunks:
         """The chunks with these ids (unknown ids are left out), asked for a batch at a time."""
@@ -242,10 +270,10 @@ class KnowledgeStore:
             out.embeddings += _listed(got, "embeddings")
         return out
 
-    def query(self, vector: Sequence[float], n_results: int, where: dict | None = None) -> StoredChunks:
-        """The `n_results` chunks nearest to `vector` among those `where` selects, nearest first."""
+    def query(self, vector: Sequence[float], n_results: int, where: ChunkFilter | None = None) -> StoredChunks:
+        """The `n_results` chunks nearest to `vector` among those `where` keeps, nearest first."""
         with self._calling_chroma("searching"):
-            got = self._chunks.query(query_embeddings=[list(vector)], n_results=n_results, where=where,
+            got = self._chunks.query(query_embeddings=[list(vector)], n_results=n_results, where=chroma_where(where),
                                      include=["documents", "metadatas", "distances"])
         return StoredChunks(ids=list(got["ids"][0]), documents=list((got.get("documents") or [[]])[0]),
                             metadatas=list((got.get("metadatas") or [[]])[0]),
@@ -254,7 +282,7 @@ class KnowledgeStore:
     def embeddings_by_hash(self, source_id: str) -> dict[str, list[float]]:
         """Stored embeddings of a source's chunks, by content hash, to reuse for unchanged passages."""
         out: dict[str, list[float]] = {}
-        for page in self.iter_chunks(where={"source_id": source_id}, include=["metadatas", "embeddings"]):
+        for page in self.iter_chunks(where=_of_sources([source_id]), include=["metadatas", "embeddings"]):
             for meta, vector in zip(page.metadatas, page.embeddings):
                 out[str(meta.get("content_hash"))] = list(map(float, vector))
         return out
@@ -262,8 +290,7 @@ class KnowledgeStore:
     def _chunk_ids(self, source_ids: Sequence[str]) -> list[str]:
         ids: list[str] = []
         for batch in _batches(source_ids):
-            where = {"source_id": batch[0]} if len(batch) == 1 else {"source_id": {"$in": batch}}
-            for page in self.iter_chunks(where=where, include=[]):
+            for page in self.iter_chunks(where=_of_sources(batch), include=[]):
                 ids += page.ids
         return ids
 

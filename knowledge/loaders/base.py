@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -11,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from knowledge.dates import DateError, to_datetime
+from knowledge.date_parsing import DateError, to_datetime
 from knowledge.models import AUDIENCES, KINDS, Record
+from knowledge.text import fold
 
 
 class LoaderError(ValueError):
@@ -153,8 +153,7 @@ def split_front_matter(text: str, ctx: LoadContext) -> tuple[dict[str, object], 
 
 def normalise_key(key: str) -> str:
     """'Date limite ' -> 'date_limite', 'Éligibilité' -> 'eligibilite'."""
-    plain = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "_", plain.lower()).strip("_")
+    return re.sub(r"[^a-z0-9]+", "_", fold(key)).strip("_")
 
 
 # Canonical field -> the column names staff write for it (normalised), French and English.

@@ -12,6 +12,7 @@ from bot.conversation import Concierge, Incoming
 from bot.wiring import Services
 from knowledge.answering import ExtractiveAnswerer
 from knowledge.chunking import chunk_records
+from knowledge.filters import ChunkFilter
 from knowledge.models import Record
 from knowledge.retrieval import Retriever
 from knowledge.settings import KnowledgeSettings
@@ -99,7 +100,7 @@ class FailingKeywordReads(KnowledgeStore):
         self.full_reads = 0
         self.failing = True
 
-    def iter_chunks(self, *, where: dict | None = None, include: Sequence[str] = ("documents", "metadatas"),
+    def iter_chunks(self, *, where: ChunkFilter | None = None, include: Sequence[str] = ("documents", "metadatas"),
                     page_size: int = PAGE_SIZE) -> Iterator[StoredChunks]:
         if where is None:
             self.full_reads += 1

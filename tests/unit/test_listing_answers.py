@@ -8,7 +8,7 @@ import pytest
 
 from knowledge.answering import ExtractiveAnswerer, Question, abstain
 from knowledge.retrieval import Hit
-from knowledge.when import TimeScope
+from knowledge.time_scope import TimeScope
 from tests.conftest import PARIS
 from tests.fakes.embedding import HashingEmbedder
 

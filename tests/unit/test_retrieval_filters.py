@@ -1,14 +1,19 @@
-"""Role and time filters: who may see what, and the numpy mask agrees with the Chroma `where` it mirrors."""
+"""Role and time filters: who may see what; the one filter definition reads the same in Python and numpy
+(Chroma's reading is checked in tests/integration/test_retrieval_filters_in_chroma.py)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
-from knowledge.retrieval import Filters, _KeywordIndex, allowed_audiences, keywords, matches, names
-from knowledge.when import parse_time_scope
-from tests.conftest import PARIS
+from knowledge.filters import AtLeast, Below, ChunkFilter, Filters, OneOf, allowed_audiences
+from knowledge.retrieval import _KeywordIndex
+from knowledge.store import chroma_where
+from knowledge.time_scope import parse_time_scope
+from tests.conftest import PARIS, ROOT
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=PARIS)
 TS = int(NOW.timestamp())
@@ -49,16 +54,58 @@ def test_roles_see_their_audience_and_below():
     ],
 )
 def test_filters_keep_what_the_role_and_time_allow(index, role, question, titles):
-    where = Filters(role=role, scope=parse_time_scope(question, NOW), now=NOW).where()
-    kept = [m["title"] for m in METADATAS if matches(m, where)]
+    selection = Filters(role=role, scope=parse_time_scope(question, NOW), now=NOW).chunk_filter()
+    kept = [m["title"] for m in METADATAS if selection.accepts(m)]
     assert kept == titles
-    assert list(index.mask(where)) == [matches(m, where) for m in METADATAS], "numpy mask == Chroma semantics"
+    assert list(index.mask(selection)) == [selection.accepts(m) for m in METADATAS], "numpy mask == plain Python"
 
 
-def test_names_are_capitalised_words_acronyms_and_identifiers():
-    assert names("Is HORIZON-HLTH-2027-DISEASE-03 open for SMEs?") >= {"horizon-hlth-2027-disease-03", "sme"}
-    assert names("Quand a lieu le prochain atelier ?") == set()
+def test_lifting_the_time_window_keeps_role_and_kind():
+    filters = Filters(role="member", scope=parse_time_scope("Which calls are still open?", NOW), now=NOW)
+    assert filters.has_time_window
+    lifted = filters.chunk_filter(with_time=False)
+    assert [m["title"] for m in METADATAS if lifted.accepts(m)] == ["Open call", "Closed call"]
+    assert not Filters(role="member", scope=parse_time_scope("How do I apply?", NOW), now=NOW).has_time_window
 
 
-def test_keywords_fold_accents_and_plurals():
-    assert keywords("Éligibilité des appels") == ["eligibilite", "appel"]
+@pytest.mark.parametrize(
+    "condition, metadata, kept",
+    [
+        (OneOf("kind", ("event", "funding_call")), {"kind": "event"}, True),
+        (OneOf("kind", ("event",)), {"kind": "document"}, False),
+        (OneOf("kind", ("event",)), {}, False),
+        (AtLeast("end_ts", 10), {"end_ts": 10}, True),
+        (AtLeast("end_ts", 10), {"end_ts": 9}, False),
+        (Below("end_ts", 10), {"end_ts": 9}, True),
+        (Below("end_ts", 10), {"end_ts": 10}, False),
+        (AtLeast("end_ts", 10), {}, False),  # a chunk without the field is left out, as Chroma does
+        (Below("end_ts", 10), {}, False),
+    ],
+)
+def test_each_condition_reads_the_same_in_python_and_numpy(condition, metadata, kept):
+    built = _KeywordIndex()
+    built.build(["c0"], ["text"], [metadata])
+    selection = ChunkFilter((condition,))
+    assert selection.accepts(metadata) is kept
+    assert list(built.mask(selection)) == [kept]
+
+
+def test_a_filter_without_conditions_keeps_everything(index):
+    assert ChunkFilter().accepts({}) and index.mask(ChunkFilter()).all()
+    assert chroma_where(ChunkFilter()) is None and chroma_where(None) is None
+
+
+def test_the_store_writes_the_chroma_where():
+    assert chroma_where(ChunkFilter((OneOf("audience", ("public",)),))) == {"audience": {"$in": ["public"]}}
+    assert chroma_where(ChunkFilter((OneOf("kind", ("event",)), AtLeast("end_ts", 5), Below("start_ts", 9)))) == {
+        "$and": [{"kind": {"$in": ["event"]}}, {"end_ts": {"$gte": 5}}, {"start_ts": {"$lt": 9}}]}
+
+
+def test_only_the_store_speaks_chroma():
+    for path in sorted([*ROOT.joinpath("knowledge").rglob("*.py"), *ROOT.joinpath("bot").rglob("*.py")]):
+        if path == ROOT / "knowledge" / "store.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(import|from)\s+chromadb", text, re.M), f"{path} imports chromadb"
+        assert not re.search(r"[\"']\$(and|or|in|nin|eq|ne|gte?|lte?)[\"']", text), \
+            f"{Path(path).relative_to(ROOT)} writes a Chroma filter itself"

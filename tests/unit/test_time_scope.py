@@ -6,8 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from knowledge.when import parse_time_scope, topical_words
-from knowledge.retrieval import keywords
+from knowledge.text import keywords
+from knowledge.time_scope import parse_time_scope, topical_words
 from tests.conftest import PARIS
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=PARIS)  # a Sunday
@@ -50,5 +50,5 @@ def test_a_month_already_gone_this_year_means_next_year():
 
 
 def test_topic_words_leave_out_kind_and_time_words():
-    assert topical_words(keywords("Quand a lieu le prochain atelier IA en santé ?")) == {"ia", "sante"}
+    assert topical_words(keywords("Quand a lieu le prochain atelier IA en santé ?")) == {"ia", "sant"}
     assert topical_words(keywords("upcoming events this month")) == set()

@@ -1,14 +1,17 @@
-"""Reads the time a question is about ("upcoming", "this month", "la semaine prochaine", "avant mars")
-into a date range and a kind, resolved against today's date. No I/O.
+"""Which period a question asks about ("upcoming", "this month", "la semaine prochaine", "avant mars"):
+a date range and a kind, resolved against today's date. No I/O.
+
+Dates written in source files (front matter, tables, calendars) are read by `knowledge.date_parsing`.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+
+from knowledge.text import fold, keywords
 
 _MONTHS = {
     "january": 1, "jan": 1, "janvier": 1, "janv": 1,
@@ -58,8 +61,7 @@ class TimeScope:
 
 
 def _plain(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()
-    return re.sub(r"[’']", " ", text)
+    return re.sub(r"[’']", " ", fold(text))
 
 
 def _month_start(year: int, month: int, now: datetime) -> datetime:
@@ -149,8 +151,6 @@ this ce cette lists list liste there any show tell give""".split()
 
 @lru_cache(maxsize=1)
 def _generic_keywords() -> frozenset[str]:
-    from knowledge.retrieval import keywords  # retrieval imports this module: resolve lazily
-
     return frozenset(keywords(" ".join(_GENERIC)) + keywords(" ".join(_MONTHS)))
 
 

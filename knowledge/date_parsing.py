@@ -1,4 +1,7 @@
-"""Parses the dates staff write in front matter, tables and calendars into aware datetimes."""
+"""Parses the dates written in source files (front matter, tables, calendars) into aware datetimes.
+
+What period a member's question asks about is read by `knowledge.time_scope`.
+"""
 
 from __future__ import annotations
 

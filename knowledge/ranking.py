@@ -1,0 +1,115 @@
+"""How retrieved chunks are scored and ordered: the numbers (`Ranking`) and the pure steps that use them. No I/O.
+
+`Ranking` is built once where objects are wired (`bot.wiring.Services`) and handed to the retriever and the
+conversation; `bench/answers_bench.py --set NAME=VALUE` measures a variant on the dev sets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from knowledge.models import MetadataValue
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The numbers that rank passages and judge whether they answer; the defaults are measured (README).
+
+    >>> Ranking().fused(rank=0)
+    0.016666666666666666
+    """
+
+    candidates: int = 40  # chunks each search (dense, keywords) proposes to the fusion
+    rrf_k: int = 60  # reciprocal rank fusion: the candidate at rank r (from 0) adds 1 / (rrf_k + r)
+    # BM25 over passages in another language than the question mostly matches names and noise.
+    foreign_keyword_weight: float = 0.25
+    rare_name_share: float = 0.05  # a question's name singles passages out when at most this share of chunks has it
+    kind_boost: float = 1.25  # "when was the X day?": an event is the likelier answer than a guide naming it
+    max_per_source: int = 2  # chunks of one document (one event series or call of a table) in the answer
+    # confidence = dense weight × cosine + coverage weight × keyword coverage, the best of the first passages
+    confidence_dense_weight: float = 0.7
+    confidence_coverage_weight: float = 0.3
+    confidence_passages: int = 3
+    min_confidence: float = 0.18  # below it the assistant says it does not know (KB_MIN_CONFIDENCE)
+
+    def fused(self, rank: int, weight: float = 1.0) -> float:
+        """What the candidate at `rank` of one search adds to the fused score."""
+        return weight / (self.rrf_k + rank)
+
+    def confidence(self, hits: Sequence[Hit]) -> float:
+        """How sure retrieval is that the best passages answer: cosine and keyword coverage of the top hits."""
+        return max((self.confidence_dense_weight * h.dense + self.confidence_coverage_weight * h.coverage
+                    for h in hits[: self.confidence_passages]), default=0.0)
+
+
+@dataclass
+class Hit:
+    """One retrieved chunk with its scores."""
+
+    id: str
+    text: str
+    metadata: dict[str, MetadataValue]
+    score: float = 0.0  # fused (reciprocal rank fusion)
+    dense: float = 0.0  # cosine similarity, 0..1
+    keyword: float = 0.0  # BM25 score
+    coverage: float = 0.0  # share of the question's keywords found in the chunk
+
+    @property
+    def source_key(self) -> str:
+        """What the per-source cap counts: a document, or one event series / one call of a table."""
+        source = str(self.metadata.get("source_id", self.id.rsplit(":", 1)[0]))
+        if self.metadata.get("kind") in {"event", "funding_call"}:
+            return f"{source}#{self.metadata.get('title', '')}"
+        return source
+
+    @property
+    def record_key(self) -> str:
+        return f"{self.source_key}#{self.metadata.get('record_index', 0)}"
+
+
+def keyword_weight(asked_names: set[str], tokens: set[str], passage_language: object, question_language: str | None,
+                   foreign_weight: float) -> float:
+    """How much a keyword match counts: fully when it carries the question's names (in any language), or when
+    the question names nothing and the passage is in its language; `foreign_weight` otherwise.
+
+    >>> keyword_weight(set(), {"cotisation"}, "fr", "en", 0.25)
+    0.25
+    """
+    if asked_names:
+        strong = bool(asked_names & tokens)
+    else:
+        strong = not question_language or passage_language in ("", None, question_language)
+    return 1.0 if strong else foreign_weight
+
+
+def coverage(asked: set[str], tokens: set[str]) -> float:
+    """The share of the question's keywords a passage holds (0 for a question without keywords)."""
+    return len(asked & tokens) / len(asked) if asked else 0.0
+
+
+def boost_kind(hits: Iterable[Hit], kind: str | None, factor: float) -> None:
+    """Multiply the score of the hits of the kind the question is about ("when was the X day?": events)."""
+    if kind:
+        for hit in hits:
+            if hit.metadata.get("kind") == kind:
+                hit.score *= factor
+
+
+def best_first(hits: Iterable[Hit]) -> list[Hit]:
+    """By fused score, best first; ties keep their order."""
+    return sorted(hits, key=lambda h: h.score, reverse=True)
+
+
+def cap_per_source(ranked: Iterable[Hit], max_per_source: int, k: int) -> list[Hit]:
+    """The first `k` hits, skipping those past `max_per_source` of one source (see `Hit.source_key`)."""
+    per_source: dict[str, int] = {}
+    out: list[Hit] = []
+    for hit in ranked:
+        if len(out) == k:
+            break
+        if per_source.get(hit.source_key, 0) >= max_per_source:
+            continue
+        per_source[hit.source_key] = per_source.get(hit.source_key, 0) + 1
+        out.append(hit)
+    return out
