@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install run chat ingest test test-faketime bench clean
+.PHONY: install run chat ingest test test-faketime lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -25,8 +25,13 @@ run: install
 ingest: install
 	$(PY) ingest.py
 
-test: install
+test: install lint
 	$(PY) -m pytest
+
+## ruff (rules in pyproject.toml) and mypy over knowledge/, bot/ and ingest.py: both must be clean.
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 ## The suite again at a far date, the clock running (Debian package faketime): nothing may depend on today.
 FAKETIME_AT ?= @2027-06-15 09:00:00

@@ -45,11 +45,11 @@ def _progress_bar(enabled: bool):  # noqa: ANN202
     if not enabled:
         return None, None
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     bar = Progress(TextColumn("{task.description:>9}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=Console(stderr=True), transient=True)
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
 
     def update(stage: str, done: int, total: int) -> None:
         if stage not in tasks:
@@ -80,15 +80,15 @@ def print_summary(report_dict: dict, store_chunks: int | None) -> None:
     print(f"{tail}; {report_dict['seconds']:.1f} s")
 
 
-def main(argv: list[str] | None = None, *, clock: "Clock | None" = None) -> int:
+def main(argv: list[str] | None = None, *, clock: Clock | None = None) -> int:
     """Run the command; `clock` defaults to the machine's (tests pin it)."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
 
-    from pydantic import ValidationError
-
     from zoneinfo import ZoneInfo
+
+    from pydantic import ValidationError
 
     from knowledge.clock import system_clock
     from knowledge.embedding import EmbeddingError, load_embedder

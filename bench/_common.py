@@ -21,6 +21,12 @@ def bench_clock():  # noqa: ANN201
     return system_clock(ZoneInfo("Europe/Paris"))
 
 
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) of the values by nearest rank; 0.0 for no values."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else 0.0
+
+
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 

@@ -25,14 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DEV_QA, read_jsonl, table  # noqa: E402
+from _common import DEV_QA, percentile, read_jsonl, table  # noqa: E402
 
 CORPUS = {"gdpr": "gdpr", "cnil-hard": "cnil", "cnil": "cnil", "crpa": "crpa"}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else 0.0
 
 
 def baseline_index(corpus: Path, embedder, where: Path):  # noqa: ANN001

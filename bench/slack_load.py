@@ -23,16 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import SHARED_DATA, table  # noqa: E402
+from _common import SHARED_DATA, percentile, table  # noqa: E402
 
 QUESTIONS = ["What are the upcoming events?", "Quels appels à projets sont ouverts ?",
              "How do I apply for the accreditation programme?", "Combien coûte l'adhésion ?",
              "Quand a lieu le prochain atelier IA en santé ?"]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def main() -> None:

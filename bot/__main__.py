@@ -233,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         from bot.state import BotState
         from bot.teams.app import run as run_teams
 
-        run_teams(services, bot_settings, BotState(bot_settings.state_path, clock=services.clock), port=getattr(args, "port", 3978),
+        state = BotState(bot_settings.state_path, clock=services.clock)
+        run_teams(services, bot_settings, state, port=getattr(args, "port", 3978),
                   allow_anonymous=getattr(args, "allow_anonymous", False))
         return EXIT_OK
     if args.command == "slack" or (args.command is None and bot_settings.slack_configured):

@@ -23,8 +23,8 @@ class EvaluationAborted(RuntimeError):
 def load_questions(path: Path) -> list[dict]:
     """The rows of a JSON Lines question set, checked: one JSON object per line, each with a `question`.
 
-    >>> load_questions(Path("qa.jsonl"))[0]["question"]  # doctest: +SKIP
-    'Quelle est la date limite de l\'EIC Accelerator ?'
+    A line looks like `{"id": "q1", "question": "Quelle est la date limite de l'EIC Accelerator ?",
+    "expected": ["https://..."]}`; a malformed one raises `QuestionFileError` naming it.
     """
     try:
         text = path.read_text(encoding="utf-8")

@@ -112,7 +112,7 @@ class BotState:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (platform, channel, thread, user, role, reply.question, reply.answer, sources, int(reply.abstained),
                  self._now()))
-            return int(cursor.lastrowid)
+            return int(cursor.lastrowid or 0)  # always set after an INSERT
 
     def history(self, platform: str, channel: str, thread: str, limit: int = 6) -> list[Turn]:
         """The earlier turns of a thread, oldest first."""

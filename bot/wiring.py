@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.conversation import Concierge
@@ -28,7 +29,7 @@ def make_chat_model(settings: KnowledgeSettings):  # noqa: ANN201 - a LangChain 
         return None
     from langchain.chat_models import init_chat_model
 
-    kwargs: dict[str, object] = {"timeout": settings.llm_timeout, "max_retries": 1, "temperature": 0}
+    kwargs: dict[str, Any] = {"timeout": settings.llm_timeout, "max_retries": 1, "temperature": 0}
     if settings.llm_base_url:
         kwargs["base_url"] = settings.llm_base_url
     if settings.llm_api_key is not None:

@@ -1,9 +1,11 @@
 """The one place that reads the machine's clock. Everything else is handed a `Clock` where objects are wired
 (`bot.wiring.Services`, `ingest.py`), so tests pin "now" and no behaviour depends on the day a test runs.
 
-    >>> clock = system_clock(ZoneInfo("Europe/Paris"))  # doctest: +SKIP
-    >>> clock().tzinfo                                  # doctest: +SKIP
+    >>> from zoneinfo import ZoneInfo
+    >>> system_clock(ZoneInfo("Europe/Paris"))().tzinfo
     zoneinfo.ZoneInfo(key='Europe/Paris')
+    >>> fixed_clock(datetime(2027, 6, 15, 9, tzinfo=ZoneInfo("Europe/Paris")))().isoformat()
+    '2027-06-15T09:00:00+02:00'
 """
 
 from __future__ import annotations

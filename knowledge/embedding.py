@@ -25,7 +25,7 @@ class EmbeddingError(RuntimeError):
 class Embedder(Embeddings):
     """Turns passages and questions into L2-normalised vectors.
 
-    >>> vectors = embedder.embed_documents(["Appel à projets i-Nov"])  # doctest: +SKIP
+    Usage: `embedder.encode_passages(["Appel à projets i-Nov"])` -> an array of shape (1, dimension).
     """
 
     name: str
@@ -122,7 +122,8 @@ class SentenceTransformerEmbedder(Embedder):
                 "Offline, use a packaged model (use-multilingual, e5-small, all-MiniLM-L6-v2) or a local path."
             ) from exc
         self.name = model
-        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dimension = (getattr(self._model, "get_embedding_dimension", None)
+                     or self._model.get_sentence_embedding_dimension)
         self.dimension = int(dimension() or 0)
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
@@ -134,8 +135,7 @@ class SentenceTransformerEmbedder(Embedder):
 def load_embedder(name: str, threads: int = 2) -> Embedder:
     """Build the embedder a `KB_EMBEDDING_MODEL` value names.
 
-    >>> load_embedder("use-multilingual").dimension  # doctest: +SKIP
-    512
+    For example `load_embedder("use-multilingual").dimension` is 512.
     """
     key = name.strip().lower()
     logger.info("loading embedding model name=%s", name)

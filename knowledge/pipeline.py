@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -76,9 +76,8 @@ def find_sources(roots: Sequence[Path]) -> tuple[list[Source], list[Source], set
 class Ingestor:
     """Brings the index in line with the sources on disk.
 
-    >>> report = Ingestor(settings, store, embedder, now=clock).run([Path("knowledge/sample")])  # doctest: +SKIP
-    >>> report.ok
-    True
+    Usage: `Ingestor(settings, store, embedder, now=clock).run([Path("knowledge/sample")])` -> an IngestReport
+    (`report.ok` when nothing failed).
     """
 
     def __init__(
@@ -99,7 +98,8 @@ class Ingestor:
                  self._settings.base_url or ""]
         if source.path.suffix.lower() in {".ics", ".ical", ".jcal"}:
             # Recurring events are expanded around today: re-expand weekly even when the file is unchanged.
-            parts.append("%d-W%02d" % now.isocalendar()[:2])
+            year, week = now.isocalendar()[:2]
+            parts.append(f"{year}-W{week:02d}")
         return "|".join(parts)
 
     def _fingerprint(self, source: Source, now: datetime) -> str:
@@ -196,7 +196,7 @@ class Ingestor:
             logger.info("removed source=%s", source_id)
         report.seconds = time.perf_counter() - started
         self._store.record_run({
-            "finished_at": self._now().astimezone(timezone.utc).isoformat(timespec="seconds"),
+            "finished_at": self._now().astimezone(UTC).isoformat(timespec="seconds"),
             "run_id": uuid.uuid4().hex,  # readers notice every run, even two in the same second
             "added": len(report.added), "updated": len(report.updated), "unchanged": len(report.unchanged),
             "removed": len(report.removed), "failed": len(report.failed),

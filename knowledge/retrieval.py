@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,7 @@ class _KeywordIndex:
         self.position: dict[str, int] = {}
         self.document_frequency: dict[str, int] = {}
         self.columns: dict[str, np.ndarray] = {}
-        self.bm25 = None
+        self.bm25: Any = None  # a bm25s.BM25 once built (bm25s ships no type hints)
 
     def build(self, ids: Sequence[str], documents: Sequence[str], metadatas: Sequence[dict]) -> None:
         import bm25s
@@ -111,7 +112,7 @@ class Retriever:
 
     Raises `StoreError` when the store cannot be searched (a stopped Chroma server): callers tell the member.
 
-    >>> hits = retriever.search("Quels appels sont ouverts ?", Filters(role="member", now=now))  # doctest: +SKIP
+    Usage: `retriever.search("Quels appels sont ouverts ?", Filters(role="member", now=now))` -> hits, best first.
     """
 
     def __init__(self, store: KnowledgeStore, embedder: Embedder, *, ranking: Ranking | None = None,

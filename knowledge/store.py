@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import chromadb
@@ -162,7 +163,7 @@ def make_client(store_path: Path, chroma_url: str | None) -> chromadb.api.Client
 class KnowledgeStore:
     """Chunks with embeddings and metadata, and the per-source manifest that makes re-runs incremental.
 
-    >>> store = KnowledgeStore(make_client(Path("var/chroma"), None), "cluster_knowledge", "use-multilingual", 512)  # doctest: +SKIP
+    Built by `open_store(store_path, chroma_url, collection, model_name, dimension)`.
     """
 
     def __init__(self, client: chromadb.api.ClientAPI, collection: str, model_name: str, dimension: int,
@@ -170,6 +171,10 @@ class KnowledgeStore:
         self._client = client
         self.model_name = model_name
         self.location = location or "the Chroma store"  # for messages: the server URL or the store folder
+        # chromadb's type hints are narrower than what it accepts (plain lists of floats, our metadata dicts):
+        # the two collections are typed loosely here, at the one boundary with Chroma.
+        self._chunks: Any
+        self._sources: Any
         try:
             self._chunks = client.get_or_create_collection(
                 collection,
@@ -207,7 +212,7 @@ class KnowledgeStore:
         except Exception as exc:  # chromadb raises a bare Exception for some server replies
             raise StoreError(f"the knowledge base at {self.location} failed while {doing}: {exc}") from exc
 
-    def _pages(self, collection: chromadb.Collection, where: dict | None, include: Sequence[str], page_size: int,
+    def _pages(self, collection: Any, where: dict | None, include: Sequence[str], page_size: int,
                doing: str) -> Iterator[StoredChunks]:
         offset = 0
         while True:
@@ -253,8 +258,7 @@ class KnowledgeStore:
                     page_size: int = PAGE_SIZE) -> Iterator[StoredChunks]:
         """The chunks `where` keeps (all by default), a page at a time.
 
-        >>> sum(len(page.ids) for page in store.iter_chunks(include=[])) == store.count()  # doctest: +SKIP
-        True
+        Together the pages hold `store.count()` chunks.
         """
         return self._pages(self._chunks, chroma_where(where), include, page_size, "reading chunks")
 

@@ -6,10 +6,10 @@ run (files are sent to it one at a time), kills it when a file overruns its time
 fresh one for the next file. The worker's address space is limited (KB_WORKER_MEMORY_MB), so a file that
 slips past the size limits fails on its own instead of taking the machine's memory.
 
-    >>> with FileWorker(memory_mb=2048) as worker:                        # doctest: +SKIP
-    ...     result = worker.call(read_file, job, seconds=120)
-    >>> len(result.chunks)                                                # doctest: +SKIP
-    3
+    Usage (`job` is a `FileJob`)::
+
+        with FileWorker(memory_mb=2048) as worker:
+            result = worker.call(read_file, job, seconds=120)  # FileFailed past the budget
 
 The worker is a fresh interpreter that imports only the loaders and the chunker (no model, no store, no
 torch). Needs a Unix system (Linux, macOS): requests and replies go through pipes passed to the worker.

@@ -40,7 +40,7 @@ def write_corpus(folder: Path, files: int, sections: int = 6, version: int = 1) 
         changed = version > 1 and i % 3 == 0
         body = "\n\n".join(
             f"## Section {s}\n\nDocument {i} section {s} explains topic {i * sections + s} "
-            f"for cluster members{' (revised in version %d)' % version if changed else ''}."
+            f"for cluster members{f' (revised in version {version})' if changed else ''}."
             for s in range(sections + (2 if changed else 0)))
         (folder / f"doc{i:03d}.md").write_text(f"# Document {i}\n\n{body}\n", encoding="utf-8")
     return folder

@@ -1,6 +1,7 @@
 """Build the Teams app package (manifest.json + icons, zipped) to upload in Teams or the Developer Portal.
 
-    python deploy/teams/make_package.py --bot-id 00000000-0000-0000-0000-000000000000 [--output deploy/teams/concierge.zip]
+    python deploy/teams/make_package.py --bot-id 00000000-0000-0000-0000-000000000000 \\
+        [--output deploy/teams/concierge.zip]
 
 The icons are drawn here (plain PNGs: 192x192 colour, 32x32 white outline on transparent), so no binary
 file lives in the repository.

@@ -172,7 +172,8 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "budget": ("budget", "amount", "montant", "funding", "enveloppe", "financement"),
     "eligibility": ("eligibility", "eligibilite", "who_can_apply", "beneficiaires", "eligible", "pour_qui"),
-    "start": ("start", "starts", "start_date", "begin", "debut", "date_debut", "date_de_debut", "date", "when", "quand"),
+    "start": ("start", "starts", "start_date", "begin", "debut", "date_debut", "date_de_debut", "date", "when",
+              "quand"),
     "end": ("end", "ends", "end_date", "fin", "date_fin", "date_de_fin"),
     "location": ("location", "lieu", "venue", "place", "adresse", "address", "where", "ou"),
     "registration_url": ("registration_url", "registration", "register", "inscription", "lien_inscription", "signup"),
@@ -269,16 +270,17 @@ def build_record(
     plain: dict[str, str] = {}
     for name in ("reference", "funder", "opens", "deadline", "start", "end", "budget", "eligibility",
                  "location", "registration_url"):
+        value: str
         if name in dates:
-            value = format_moment(dates[name])
+            value = str(format_moment(dates[name]))
         elif name in fields:
             value = str(fields[name]).strip()
         else:
             continue
         plain[name] = value
         facts.append(f"{labels[name]}: {value}")
-    for key, value in (extra or {}).items():
-        facts.append(f"{key}: {value}")
+    for key, extra_value in (extra or {}).items():
+        facts.append(f"{key}: {extra_value}")
 
     text = "\n".join(facts)
     if text_body:

@@ -115,7 +115,7 @@ def _page_text(root) -> str:  # noqa: ANN001 - a bs4 Tag
 
 def html_to_text(html: str, max_depth: int = 100) -> tuple[str, dict[str, str]]:
     """Readable Markdown-like text of a page (headings kept, boilerplate dropped) and its title/link."""
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, Tag
 
     check_html_depth(html, max_depth)
     soup = BeautifulSoup(html, "html.parser")
@@ -124,17 +124,17 @@ def html_to_text(html: str, max_depth: int = 100) -> tuple[str, dict[str, str]]:
         found["title"] = soup.title.get_text(" ", strip=True)
     canonical = soup.find("link", rel=lambda v: v and "canonical" in v)
     og_url = soup.find("meta", attrs={"property": "og:url"})
-    if canonical and canonical.get("href"):
-        found["url"] = canonical["href"].strip()
-    elif og_url and og_url.get("content"):
-        found["url"] = og_url["content"].strip()
+    if isinstance(canonical, Tag) and canonical.get("href"):
+        found["url"] = str(canonical["href"]).strip()
+    elif isinstance(og_url, Tag) and og_url.get("content"):
+        found["url"] = str(og_url["content"]).strip()
     lang = soup.html.get("lang") if soup.html else None
     if lang:
         found["language"] = str(lang)[:2].lower()
 
     for tag in soup.find_all(_DROP_TAGS):
         tag.decompose()
-    for tag in soup.find_all(attrs={"role": list(_DROP_ROLES)}):
+    for tag in soup.find_all(attrs={"role": list(_DROP_ROLES)}):  # type: ignore[call-overload]
         tag.decompose()
     root = soup.find("main") or soup.find("article") or soup.body or soup
     h1 = root.find("h1")
@@ -176,16 +176,16 @@ def _join_pdf_lines(page_text: str) -> str:
 
 def load_pdf(path: Path, ctx: LoadContext) -> Loaded:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError, DependencyError
+    from pypdf.errors import DependencyError, PdfReadError
 
     read_bytes(path)  # empty-file check with the common message
     try:
         reader = PdfReader(str(path))
         if reader.is_encrypted:
             try:
-                opened = reader.decrypt("")  # an owner password only still lets anyone read it
+                opened = bool(reader.decrypt(""))  # an owner password only still lets anyone read it
             except (DependencyError, NotImplementedError):
-                opened = 0
+                opened = False
             if not opened:
                 raise LoaderError("encrypted PDF (password protected): provide an unprotected copy")
         pages = [page.extract_text() or "" for page in reader.pages]
@@ -276,7 +276,8 @@ def load_docx(path: Path, ctx: LoadContext) -> Loaded:
         raise LoaderError(f"corrupt DOCX: a part is not valid XML ({detail})") from None
     except (PackageNotFoundError, zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError, IndexError,
             AttributeError, TypeError, NotImplementedError, RuntimeError) as exc:  # python-docx on a broken package
-        raise LoaderError(f"corrupt or unreadable DOCX: {str(exc).splitlines()[0] if str(exc) else 'bad zip'}") from None
+        reason = str(exc).splitlines()[0] if str(exc) else "bad zip"
+        raise LoaderError(f"corrupt or unreadable DOCX: {reason}") from None
     check_text_size(body, ctx)
     return _document({"title": title} if title else {}, body, _pretty_stem(path), ctx)
 

@@ -49,7 +49,7 @@ def _rows_from_csv(text: str) -> list[dict[str, object]]:
     reader = csv.DictReader(io.StringIO(text), dialect=dialect, restkey="__extra__")
     if not reader.fieldnames or all(not (f or "").strip() for f in reader.fieldnames):
         raise LoaderError("CSV has no header row")
-    rows = []
+    rows: list[dict[str, object]] = []
     for row in reader:
         if "__extra__" in row:
             rows.append({"__error__": f"{len(reader.fieldnames) + len(row['__extra__'])} fields, "
