@@ -10,11 +10,11 @@ import asyncio
 import logging
 import os
 import re
+from typing import Any
 
 from aiohttp import web
 from microsoft_agents.activity import Activity, ActivityTypes, DeliveryModes, InvokeResponse
 from microsoft_agents.hosting.aiohttp import CloudAdapter, jwt_authorization_middleware, start_agent_process
-from microsoft_agents.hosting.core.app.streaming import Citation
 from microsoft_agents.hosting.core import (
     AgentApplication,
     AgentAuthConfiguration,
@@ -24,6 +24,7 @@ from microsoft_agents.hosting.core import (
     TurnContext,
     TurnState,
 )
+from microsoft_agents.hosting.core.app.streaming import Citation
 
 from bot.conversation import Reply
 from bot.desk import Desk, Notice, notice_lines
@@ -120,7 +121,7 @@ class TeamsListeners:
         return None
 
     async def _card_feedback(self, context: TurnContext) -> None:
-        value = context.activity.value
+        value = context.activity.value if isinstance(context.activity.value, dict) else {}
         thanks = self.desk.feedback(int(value.get("answer_id", 0)), user_of(context.activity),
                                     value.get(render.FEEDBACK_KEY) == "up")
         if thanks:
@@ -128,7 +129,7 @@ class TeamsListeners:
 
     async def on_feedback_loop(self, context: TurnContext, _state: TurnState) -> None:
         """Teams' built-in 👍/👎 (message/submitAction), matched to the answer by the message it names."""
-        value = context.activity.value or {}
+        value = context.activity.value if isinstance(context.activity.value, dict) else {}
         action = value.get("actionValue") or {}
         if action.get("reaction") in {"like", "dislike"}:
             self.desk.feedback_on_message(context.activity.reply_to_id or "", user_of(context.activity),
@@ -177,7 +178,8 @@ class AnonymousConnections(Connections):
     def get_token_provider(self, claims_identity, service_url: str) -> AnonymousTokenProvider:  # noqa: ANN001
         return self._provider
 
-    def get_token_provider_from_activity(self, activity, *args, **kwargs) -> AnonymousTokenProvider:  # noqa: ANN001, ANN002, ANN003
+    def get_token_provider_from_activity(self, claims_identity: Any, activity: Any, *args: Any,
+                                         **kwargs: Any) -> AnonymousTokenProvider:
         return self._provider
 
     def get_default_connection_configuration(self) -> AgentAuthConfiguration:
@@ -195,8 +197,10 @@ def auth_configuration(allow_anonymous: bool) -> tuple[AgentAuthConfiguration, C
     from microsoft_agents.authentication.msal import MsalConnectionManager
 
     config = load_configuration_from_env(os.environ)
+    manager: Connections | None = None
+    auth = None
     try:
-        manager: Connections = MsalConnectionManager(**config)
+        manager = MsalConnectionManager(**config)
         auth = manager.get_default_connection_configuration()
     except ValueError:
         manager, auth = None, None
@@ -216,7 +220,8 @@ def create_web_app(services: Services, settings: BotSettings, state: BotState, *
     agent = create_agent(services, settings, state, adapter, connections)
 
     async def messages(request: web.Request) -> web.Response:
-        return await start_agent_process(request, agent, adapter)
+        response = await start_agent_process(request, agent, adapter)
+        return response if response is not None else web.Response(status=202)
 
     app = web.Application(middlewares=[jwt_authorization_middleware])
     app.router.add_post("/api/messages", messages)
