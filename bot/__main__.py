@@ -127,6 +127,14 @@ def run_chat(services, role: str, today: date | None) -> int:  # noqa: ANN001
         history += [Turn("user", line), Turn("assistant", reply.answer)]
 
 
+class CommandFailed(Exception):
+    """Ends a command with one line on stderr and an exit code (a user mistake is never a traceback)."""
+
+    def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(argv)
@@ -135,99 +143,115 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    prog = f"python -m bot {args.command}" if args.command else "python -m bot"
+    try:
+        if args.command == "eval":
+            check_eval_arguments(args)  # usage mistakes first, before loading a model
+        services = build_services()
+        if args.command == "ask":
+            return ask(services, args, prog)
+        if args.command == "eval":
+            return run_eval(services, args, prog)
+        return serve(services, args, prog)
+    except CommandFailed as exc:
+        print(exc, file=sys.stderr)
+        return exc.code
+
+
+def check_eval_arguments(args: argparse.Namespace) -> None:
+    if not args.qa.is_file():
+        raise CommandFailed(f"python -m bot eval: no such question file: {args.qa}", EXIT_USAGE)
+    try:
+        load_questions(args.qa)
+    except QuestionFileError as exc:
+        raise CommandFailed(f"python -m bot eval: {exc}", EXIT_USAGE) from None
+    if args.output is not None and not args.output.parent.is_dir():
+        raise CommandFailed(f"python -m bot eval: no such folder for --output: {args.output.parent}", EXIT_USAGE)
+    missing = [p for p in args.ingest if not p.exists()]
+    if missing:
+        raise CommandFailed(f"python -m bot eval: no such file or folder to --ingest: {missing[0]}", EXIT_USAGE)
+
+
+def build_services():  # noqa: ANN201 - bot.wiring.Services
+    """The services from the environment's settings (the one place the CLI wires them)."""
     from pydantic import ValidationError
 
     from bot.wiring import ConfigurationError, Services
     from knowledge.embedding import EmbeddingError
-    from knowledge.pipeline import UsageError
     from knowledge.settings import KnowledgeSettings
     from knowledge.store import StoreError
 
-    if args.command == "eval":  # usage mistakes first, before loading a model
-        if not args.qa.is_file():
-            print(f"python -m bot eval: no such question file: {args.qa}", file=sys.stderr)
-            return EXIT_USAGE
-        try:
-            load_questions(args.qa)
-        except QuestionFileError as exc:
-            print(f"python -m bot eval: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        if args.output is not None and not args.output.parent.is_dir():
-            print(f"python -m bot eval: no such folder for --output: {args.output.parent}", file=sys.stderr)
-            return EXIT_USAGE
-        missing = [p for p in args.ingest if not p.exists()]
-        if missing:
-            print(f"python -m bot eval: no such file or folder to --ingest: {missing[0]}", file=sys.stderr)
-            return EXIT_USAGE
     try:
-        services = Services(KnowledgeSettings())
+        return Services(KnowledgeSettings())
     except ValidationError as exc:
         error = exc.errors()[0]
-        print(f"python -m bot: invalid setting {error['loc'][0]}: {error['msg']}", file=sys.stderr)
-        return EXIT_USAGE
+        raise CommandFailed(f"python -m bot: invalid setting {error['loc'][0]}: {error['msg']}", EXIT_USAGE) from None
     except (StoreError, EmbeddingError, ConfigurationError) as exc:
-        print(f"python -m bot: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    prog = f"python -m bot {args.command}" if args.command else "python -m bot"
+        raise CommandFailed(f"python -m bot: {exc}") from None
 
-    if args.command == "ask":
-        from bot.conversation import Incoming
 
-        try:
-            empty = services.store.count() == 0
-        except StoreError as exc:
-            print(f"{prog}: {exc}", file=sys.stderr)
-            return EXIT_ERROR
-        if empty:
-            print(f"{prog}: {_EMPTY_INDEX.format(location=services.store.location)}", file=sys.stderr)
-            return EXIT_ERROR
-        reply = services.concierge.answer(Incoming(args.question, role=args.role, now=_moment(args.today, services)))
-        if args.json:
-            print(json.dumps(reply.as_dict(), ensure_ascii=False))
-        else:
-            print_reply(reply)
-        return EXIT_ERROR if reply.note == "unavailable" else EXIT_OK
-    if args.command == "eval":
-        try:
-            if args.ingest:
-                report = services.ingestor().run(args.ingest)
-                print(f"ingested: {len(report.added)} added, {len(report.updated)} updated, "
-                      f"{len(report.unchanged)} unchanged, {len(report.failed)} failed", file=sys.stderr)
-            if services.store.count() == 0:
-                print(f"{prog}: {_EMPTY_INDEX.format(location=services.store.location)}", file=sys.stderr)
-                return EXIT_ERROR
-            metrics = evaluate(services, args.qa, role=args.role, output=args.output,
-                               default_today=_moment(args.today, services))
-        except UsageError as exc:
-            print(f"{prog}: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        except (StoreError, EvaluationAborted) as exc:
-            print(f"{prog}: {exc}", file=sys.stderr)
-            return EXIT_ERROR
-        except OSError as exc:  # --output could not be written
-            print(f"{prog}: cannot write {exc.filename or args.output}: {exc.strerror or exc}", file=sys.stderr)
-            return EXIT_ERROR
-        except KeyboardInterrupt:
-            print(f"{prog}: interrupted", file=sys.stderr)
-            return EXIT_INTERRUPTED
-        print(json.dumps(metrics, ensure_ascii=False) if args.json else format_metrics(metrics))
-        return EXIT_OK
+def index_is_empty(services, prog: str) -> bool:  # noqa: ANN001
+    from knowledge.store import StoreError
+
     try:
-        if services.store.count() == 0:  # the chat and the chat apps start anyway: staff may ingest from them
-            print(f"{prog}: warning: {_EMPTY_INDEX.format(location=services.store.location)}", file=sys.stderr)
+        return services.store.count() == 0
     except StoreError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    if args.command == "chat":
-        return run_chat(services, args.role, args.today)
+        raise CommandFailed(f"{prog}: {exc}") from None
+
+
+def ask(services, args: argparse.Namespace, prog: str) -> int:  # noqa: ANN001
+    from bot.conversation import Incoming
+
+    if index_is_empty(services, prog):
+        raise CommandFailed(f"{prog}: {_EMPTY_INDEX.format(location=services.store.location)}")
+    reply = services.concierge.answer(Incoming(args.question, role=args.role, now=_moment(args.today, services)))
+    if args.json:
+        print(json.dumps(reply.as_dict(), ensure_ascii=False))
+    else:
+        print_reply(reply)
+    return EXIT_ERROR if reply.note == "unavailable" else EXIT_OK
+
+
+def run_eval(services, args: argparse.Namespace, prog: str) -> int:  # noqa: ANN001
+    from knowledge.pipeline import UsageError
+    from knowledge.store import StoreError
+
+    try:
+        if args.ingest:
+            report = services.ingestor().run(args.ingest)
+            print(f"ingested: {len(report.added)} added, {len(report.updated)} updated, "
+                  f"{len(report.unchanged)} unchanged, {len(report.failed)} failed", file=sys.stderr)
+        if services.store.count() == 0:
+            raise CommandFailed(f"{prog}: {_EMPTY_INDEX.format(location=services.store.location)}")
+        metrics = evaluate(services, args.qa, role=args.role, output=args.output,
+                           default_today=_moment(args.today, services))
+    except UsageError as exc:
+        raise CommandFailed(f"{prog}: {exc}", EXIT_USAGE) from None
+    except (StoreError, EvaluationAborted) as exc:
+        raise CommandFailed(f"{prog}: {exc}") from None
+    except OSError as exc:  # --output could not be written
+        raise CommandFailed(f"{prog}: cannot write {exc.filename or args.output}: {exc.strerror or exc}") from None
+    except KeyboardInterrupt:
+        raise CommandFailed(f"{prog}: interrupted", EXIT_INTERRUPTED) from None
+    print(json.dumps(metrics, ensure_ascii=False) if args.json else format_metrics(metrics))
+    return EXIT_OK
+
+
+def serve(services, args: argparse.Namespace, prog: str) -> int:  # noqa: ANN001
+    """The terminal chat, or Slack / Teams when asked or configured."""
+    from pydantic import ValidationError
+
     from bot.settings import BotSettings
 
+    if index_is_empty(services, prog):  # the chat and the chat apps start anyway: staff may ingest from them
+        print(f"{prog}: warning: {_EMPTY_INDEX.format(location=services.store.location)}", file=sys.stderr)
+    if args.command == "chat":
+        return run_chat(services, args.role, args.today)
     try:
         bot_settings = BotSettings()
         bot_settings.channel_roles()
     except (ValidationError, ValueError) as exc:
-        print(f"python -m bot: invalid Slack settings: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        raise CommandFailed(f"python -m bot: invalid Slack settings: {exc}", EXIT_USAGE) from None
     if args.command == "teams" or (args.command is None and not bot_settings.slack_configured
                                    and bot_settings.teams_configured):
         from bot.state import BotState
