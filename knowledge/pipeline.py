@@ -139,12 +139,37 @@ class Ingestor:
         started = time.perf_counter()
         report = IngestReport(dry_run=dry_run)
         now = self._now()
-        ctx = self._load_context(now)
         sources, unsupported, prunable = find_sources(roots)
         report.skipped = [s.source_id for s in unsupported]
         known = self._store.sources()
         notify = progress or (lambda stage, done, total: None)
 
+        pending, fingerprints = self._read_changed(sources, known, now, report, notify)
+        seen = {s.source_id for s in sources}
+        report.removed = [
+            state.source_id for state in known.values()
+            if state.root in prunable and state.source_id not in seen
+        ] if prune else []
+        if not dry_run:
+            self._embed_and_write(pending, fingerprints, now, report, notify)
+            for source_id in report.removed:
+                self._store.remove_source(source_id)
+                logger.info("removed source=%s", source_id)
+        report.seconds = time.perf_counter() - started
+        if not dry_run:
+            self._record_run(report)
+        return report
+
+    def _read_changed(
+        self,
+        sources: Sequence[Source],
+        known: dict[str, SourceState],
+        now: datetime,
+        report: IngestReport,
+        notify: ProgressCallback,
+    ) -> tuple[list[_Pending], dict[str, str]]:
+        """Fingerprint every source; load and chunk the new and changed ones (in the worker), report the rest."""
+        ctx = self._load_context(now)
         pending: list[_Pending] = []
         fingerprints: dict[str, str] = {}
         with FileWorker(self._settings.worker_memory_mb) as worker:  # started on the first changed file
@@ -178,23 +203,10 @@ class Ingestor:
                 report.failed.extend(Failure(source.source_id, p) for p in read.problems)
                 pending.append(_Pending(source, read.chunks, read.problems, is_new=state is None))
                 (report.updated if state else report.added).append(source.source_id)
+        return pending, fingerprints
 
-        seen = {s.source_id for s in sources}
-        removed = [
-            state.source_id for state in known.values()
-            if state.root in prunable and state.source_id not in seen
-        ] if prune else []
-        report.removed = removed
-
-        if dry_run:
-            report.seconds = time.perf_counter() - started
-            return report
-
-        self._embed_and_write(pending, fingerprints, now, report, notify)
-        for source_id in removed:
-            self._store.remove_source(source_id)
-            logger.info("removed source=%s", source_id)
-        report.seconds = time.perf_counter() - started
+    def _record_run(self, report: IngestReport) -> None:
+        """What staff see as the index status; the run id tells readers (the bot's keyword index) to refresh."""
         self._store.record_run({
             "finished_at": self._now().astimezone(UTC).isoformat(timespec="seconds"),
             "run_id": uuid.uuid4().hex,  # readers notice every run, even two in the same second
@@ -203,7 +215,6 @@ class Ingestor:
             "failures": "\n".join(f"{f.path}: {f.error}" for f in report.failed)[:4000],
             "chunks_embedded": report.chunks_embedded, "seconds": round(report.seconds, 3),
         })
-        return report
 
     def _embed_and_write(
         self,
