@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -73,6 +74,66 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def _expected_rank(retrieved: list[dict[str, str]], expected: set[str]) -> int | None:
+    """Where the first expected source comes among the first 10 distinct retrieved sources (0-based)."""
+    distinct: list[tuple[str, str]] = []
+    for item in retrieved:
+        key = (item["url"], item["path"])
+        if key not in distinct:
+            distinct.append(key)
+    return next((i for i, (url, path) in enumerate(distinct[:10]) if url in expected or path in expected), None)
+
+
+def _share(flags: list[bool]) -> float | None:
+    return round(sum(flags) / len(flags), 3) if flags else None
+
+
+@dataclass
+class _Tally:
+    """What the answers to a question set add up to."""
+
+    ranks: list[int | None] = field(default_factory=list)
+    abstain_pairs: list[tuple[bool, bool]] = field(default_factory=list)  # (abstained, answerable)
+    span_hits: list[bool] = field(default_factory=list)
+    language_ok: list[bool] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+
+    def add(self, row: dict, reply) -> None:  # noqa: ANN001 - a bot.conversation.Reply
+        expected = set(row.get("expected") or [])
+        answerable = bool(row.get("answerable", bool(expected)))
+        self.latencies.append(reply.latency_ms)
+        self.abstain_pairs.append((reply.abstained, answerable))
+        if answerable and expected:
+            self.ranks.append(_expected_rank(reply.retrieved, expected))
+        if answerable and row.get("answer") and not reply.abstained:
+            cited = " ".join(s.snippet for s in reply.sources) + " " + reply.answer
+            self.span_hits.append(_norm(row["answer"]) in _norm(cited))
+        if not reply.abstained and row.get("lang"):
+            self.language_ok.append(detect_language(reply.answer, default="?") == row["lang"])
+
+    def metrics(self, questions: int) -> dict[str, object]:
+        ranks, n = self.ranks, len(self.ranks)
+        abstained = [a for a, _ in self.abstain_pairs if a]
+        unanswerable = [a for a, ok in self.abstain_pairs if not ok]
+        correct_abstentions = sum(1 for a, ok in self.abstain_pairs if a and not ok)
+        return {
+            "questions": questions,
+            "answerable_with_expected": n,
+            "hit@1": _share([r is not None and r < 1 for r in ranks]),
+            "hit@5": _share([r is not None and r < 5 for r in ranks]),
+            "mrr@10": round(sum(1 / (r + 1) for r in ranks if r is not None) / n, 3) if n else None,
+            "abstention_precision": round(correct_abstentions / len(abstained), 3) if abstained else None,
+            "abstention_recall": round(correct_abstentions / len(unanswerable), 3) if unanswerable else None,
+            "abstained": len(abstained),
+            "unanswerable": len(unanswerable),
+            "false_abstentions": sum(1 for a, ok in self.abstain_pairs if a and ok),
+            "span_in_citations": _share(self.span_hits),
+            "answer_in_question_language": _share(self.language_ok),
+            "latency_p50_ms": round(_percentile(self.latencies, 0.5), 1),
+            "latency_p95_ms": round(_percentile(self.latencies, 0.95), 1),
+        }
+
+
 def evaluate(services, qa_path: Path, *, role: str = "member", output: Path | None = None,  # noqa: ANN001
              default_today: datetime | None = None) -> dict[str, object]:
     """Answer every question of `qa_path`; write per-question results to `output`; return the metrics.
@@ -83,63 +144,24 @@ def evaluate(services, qa_path: Path, *, role: str = "member", output: Path | No
     from bot.conversation import Incoming
 
     rows = load_questions(qa_path)
-    ranks: list[int | None] = []
-    abstain_pairs: list[tuple[bool, bool]] = []  # (abstained, answerable)
-    span_hits: list[bool] = []
-    language_ok: list[bool] = []
-    latencies: list[float] = []
+    tally = _Tally()
     sink = output.open("w", encoding="utf-8") if output else None
     try:
-        for row in rows:
+        for number, row in enumerate(rows, start=1):
             now = default_today
             if row.get("today"):
                 now = datetime.combine(date.fromisoformat(str(row["today"])), time(12, 0), services.tz)
             reply = services.concierge.answer(Incoming(row["question"], role=row.get("role") or role, now=now))
             if reply.note == "unavailable":
-                raise EvaluationAborted(f"the knowledge base became unavailable at question {len(latencies) + 1} "
+                raise EvaluationAborted(f"the knowledge base became unavailable at question {number} "
                                         f"of {len(rows)}: {reply.answer}")
-            expected = set(row.get("expected") or [])
-            answerable = bool(row.get("answerable", bool(expected)))
-            latencies.append(reply.latency_ms)
-            abstain_pairs.append((reply.abstained, answerable))
-            if answerable and expected:
-                distinct: list[tuple[str, str]] = []
-                for item in reply.retrieved:
-                    key = (item["url"], item["path"])
-                    if key not in distinct:
-                        distinct.append(key)
-                ranks.append(next((i for i, (url, path) in enumerate(distinct[:10])
-                                   if url in expected or path in expected), None))
-            if answerable and row.get("answer") and not reply.abstained:
-                cited = " ".join(s.snippet for s in reply.sources) + " " + reply.answer
-                span_hits.append(_norm(row["answer"]) in _norm(cited))
-            if not reply.abstained and row.get("lang"):
-                language_ok.append(detect_language(reply.answer, default="?") == row["lang"])
+            tally.add(row, reply)
             if sink:
                 sink.write(json.dumps({"id": row.get("id"), **reply.as_dict()}, ensure_ascii=False) + "\n")
     finally:
         if sink:
             sink.close()
-    n = len(ranks)
-    abstained = [a for a, _ in abstain_pairs if a]
-    unanswerable = [a for a, ok in abstain_pairs if not ok]
-    correct_abstentions = sum(1 for a, ok in abstain_pairs if a and not ok)
-    return {
-        "questions": len(rows),
-        "answerable_with_expected": n,
-        "hit@1": round(sum(1 for r in ranks if r is not None and r < 1) / n, 3) if n else None,
-        "hit@5": round(sum(1 for r in ranks if r is not None and r < 5) / n, 3) if n else None,
-        "mrr@10": round(sum(1 / (r + 1) for r in ranks if r is not None) / n, 3) if n else None,
-        "abstention_precision": round(correct_abstentions / len(abstained), 3) if abstained else None,
-        "abstention_recall": round(correct_abstentions / len(unanswerable), 3) if unanswerable else None,
-        "abstained": len(abstained),
-        "unanswerable": len(unanswerable),
-        "false_abstentions": sum(1 for a, ok in abstain_pairs if a and ok),
-        "span_in_citations": round(sum(span_hits) / len(span_hits), 3) if span_hits else None,
-        "answer_in_question_language": round(sum(language_ok) / len(language_ok), 3) if language_ok else None,
-        "latency_p50_ms": round(_percentile(latencies, 0.5), 1),
-        "latency_p95_ms": round(_percentile(latencies, 0.95), 1),
-    }
+    return tally.metrics(len(rows))
 
 
 def format_metrics(metrics: dict[str, object]) -> str:
