@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -71,7 +71,7 @@ class Concierge:
     It never raises for a knowledge-base outage: the member gets a short "try again in a few minutes" reply
     (`note="unavailable"`), and answers resume by themselves once the store is back.
 
-    >>> concierge.answer(Incoming("Quels appels à projets sont ouverts ?")).sources[0].title  # doctest: +SKIP
+    Usage: `concierge.answer(Incoming("Quels appels à projets sont ouverts ?"))` -> a Reply with its sources.
     """
 
     def __init__(
@@ -81,6 +81,7 @@ class Concierge:
         *,
         contact: str,
         contact_fr: str | None = None,
+        contacts: Mapping[str, str] | None = None,
         ranking: Ranking | None = None,
         clock: Callable[[], datetime],
         default_language: str = "en",
@@ -88,7 +89,8 @@ class Concierge:
     ) -> None:
         self._retriever = retriever
         self._answerer = answerer
-        self._contacts = {"en": contact, "fr": contact_fr or contact}
+        # Whom to send members to, by language (`KnowledgeSettings.contacts`); `contact` for any other language.
+        self._contacts = {"en": contact, "fr": contact_fr or contact, **(contacts or {})}
         # How sure retrieval must be to answer (`Ranking.confidence`, `min_confidence`): measured, see README.
         self._ranking = ranking or Ranking()
         self._clock = clock
@@ -117,7 +119,7 @@ class Concierge:
                          note="unavailable")
         sure = self._ranking.confidence(hits + ([outside] if outside else []))
         question = Question(text=query, language=language, now=now, scope=scope, listing=listing)
-        contact = self._contacts.get(language, self._contacts["en"])
+        contact = self._contacts.get(language) or self._contacts["en"]
         if listing and hits:
             result = self._answerer.answer(question, hits, outside)
         elif sure < self._ranking.min_confidence or not (hits or outside):

@@ -67,7 +67,7 @@ class Services:
         answerer: Answerer = extractive if model is None else ChatModelAnswerer(
             model, extractive, contact=settings.staff_contact)
         self.concierge = Concierge(
-            self.retriever, answerer, contact=settings.staff_contact, contact_fr=settings.staff_contact_fr,
+            self.retriever, answerer, contact=settings.staff_contact, contacts=settings.contacts(),
             ranking=self.ranking, clock=self.clock,
         )
 

@@ -17,71 +17,16 @@ import numpy as np
 
 from knowledge.chunking import split_sentences
 from knowledge.embedding import Embedder
+from knowledge.locales import language_name, messages
 from knowledge.ranking import Hit
 from knowledge.text import keywords
 from knowledge.time_scope import TimeScope, topical_words
 
 logger = logging.getLogger(__name__)
 
-TEXTS = {
-    "en": {
-        "frame": "Here is what the cluster's sources say:",
-        "events_upcoming": "Upcoming events",
-        "events_past": "Past events",
-        "events": "Events",
-        "calls_open": "Funding calls still open",
-        "calls": "Funding calls",
-        "before": "closing before {date}",
-        "between": "from {start} to {end}",
-        "closed": "closed on {date}",
-        "open_until": "open until {date}",
-        "past_event": "this event took place on {date}",
-        "upcoming_event": "on {date}",
-        "nothing": "I could not find this in the cluster's knowledge base, so I would rather not guess. "
-                   "Please ask {contact}.",
-        "nothing_listed": "I found no {what} in the cluster's knowledge base. For anything not listed there, "
-                          "please ask {contact}.",
-        "none_match": "nothing matches your question.",
-        "unavailable": "The knowledge base is temporarily unavailable, please try again in a few minutes.",
-        "other_language": "(The source is in another language.)",
-        "llm_failed": "(The writing assistant was unavailable, so here are the relevant passages.)",
-        "llm_unchecked": "(The generated answer could not be checked against its sources, so here are the "
-                         "relevant passages.)",
-    },
-    "fr": {
-        "frame": "Voici ce qu'indiquent les sources du cluster :",
-        "events_upcoming": "Prochains événements",
-        "events_past": "Événements passés",
-        "events": "Événements",
-        "calls_open": "Appels à projets encore ouverts",
-        "calls": "Appels à projets",
-        "before": "clôture avant le {date}",
-        "between": "du {start} au {end}",
-        "closed": "clôturé le {date}",
-        "open_until": "ouvert jusqu'au {date}",
-        "past_event": "cet événement a eu lieu le {date}",
-        "upcoming_event": "le {date}",
-        "nothing": "Je n'ai pas trouvé cette information dans la base de connaissances du cluster et je préfère "
-                   "ne pas improviser. Merci de contacter {contact}.",
-        "nothing_listed": "Je n'ai trouvé aucun {what} dans la base de connaissances du cluster. Pour toute "
-                          "autre demande, contactez {contact}.",
-        "none_match": "rien ne correspond à votre question.",
-        "unavailable": "La base de connaissances est momentanément indisponible, merci de réessayer dans "
-                       "quelques minutes.",
-        "other_language": "(La source est dans une autre langue.)",
-        "llm_failed": "(L'assistant de rédaction est indisponible : voici les passages pertinents.)",
-        "llm_unchecked": "(La réponse générée n'a pas pu être vérifiée par rapport à ses sources : voici les "
-                         "passages pertinents.)",
-    },
-}
-_WHAT = {
-    "en": {"event": "matching event", "funding_call": "matching open funding call"},
-    "fr": {"event": "événement correspondant", "funding_call": "appel à projets ouvert correspondant"},
-}
-
-
 def texts(language: str) -> dict[str, str]:
-    return TEXTS.get(language, TEXTS["en"])
+    """The answer sentences of `language` (`knowledge.locales`; English for a language without a catalog)."""
+    return messages(language)
 
 
 @dataclass
@@ -139,7 +84,7 @@ def status_of(meta: dict, now: datetime) -> str | None:
 
 def _source_ref(n: int, hit: Hit, now: datetime, snippet: str) -> SourceRef:
     meta = hit.metadata
-    dates = {name: str(meta[name]) for name in ("start", "end", "deadline", "opens") if name in meta}
+    dates: dict[str, str] = {name: str(meta[name]) for name in ("start", "end", "deadline", "opens") if name in meta}
     return SourceRef(n=n, title=str(meta.get("title", "")), url=str(meta.get("url", "")),
                      path=str(meta.get("path", "")), kind=str(meta.get("kind", "document")), snippet=snippet,
                      score=hit.score, language=str(meta.get("language", "")), dates=dates,
@@ -160,7 +105,7 @@ def abstain(question: Question, contact: str) -> Answer:
     """The honest "I don't know", with whom to ask."""
     t = texts(question.language)
     if question.listing and question.scope.kind:
-        what = _WHAT.get(question.language, _WHAT["en"])[question.scope.kind]
+        what = t[f"what_{question.scope.kind}"]
         return Answer(t["nothing_listed"].format(what=what, contact=contact), question.language, [], abstained=True)
     return Answer(t["nothing"].format(contact=contact), question.language, [], abstained=True)
 
@@ -216,7 +161,7 @@ class ExtractiveAnswerer(Answerer):
             ref = _source_ref(1, outside, question.now, _first_line(outside.text))
             sources.append(ref)
             lines.append(f"{ref.title}: {status_phrase(ref, question.language)} [1]")
-        colon = " :" if question.language == "fr" else ":"
+        colon = t["heading_colon"]
         if not ordered:  # only the event or call the question named, outside the window, or nothing at all
             lines.append(f"{heading}{colon} {t['none_match']}")
             return Answer("\n".join(lines), question.language, sources, abstained=not sources)
@@ -325,7 +270,6 @@ Today is {today}. A call whose deadline is before today is closed; an event that
 Answer in {language_name}, in at most 120 words.
 
 {passages}"""
-_LANGUAGE_NAMES = {"fr": "French", "en": "English"}
 _CITATION = re.compile(r"\[(\d+)\]")
 
 
@@ -355,7 +299,7 @@ class ChatModelAnswerer(Answerer):
             for ref, hit in zip(refs, pool)
         )
         system = _PROMPT.format(today=question.now.date().isoformat(), passages=passages,
-                                language_name=_LANGUAGE_NAMES.get(question.language, "the question's language"))
+                                language_name=language_name(question.language))
         t = texts(question.language)
         try:
             reply = self._model.invoke([SystemMessage(system), HumanMessage(question.text)])

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 DEFAULT_SOURCES = [Path(__file__).parent / "sample"]
 
@@ -88,7 +89,15 @@ class KnowledgeSettings(BaseSettings):
         "the member-services team (contact@cluster.example.org)",
         description="Who members should contact when the assistant cannot answer (shown as is).",
     )
-    staff_contact_fr: str | None = Field(None, description="The same in French (defaults to KB_STAFF_CONTACT).")
+    staff_contact_fr: str | None = Field(
+        None, description="The same in French (defaults to KB_STAFF_CONTACT); kept as an alias of "
+        "`KB_STAFF_CONTACTS=fr=...`."
+    )
+    staff_contacts: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="Whom to contact, per language, e.g. `fr=l'équipe (contact@cluster.example.org),"
+        "de=das Team (contact@cluster.example.org)`; a language not listed gets KB_STAFF_CONTACT.",
+    )
     min_confidence: float = Field(
         0.18, description="Below this retrieval confidence (0-1) the assistant says it does not know "
         "(0.18 keeps false abstentions near 5% on the dev sets: README)."
@@ -100,6 +109,26 @@ class KnowledgeSettings(BaseSettings):
         if isinstance(value, str):
             return [Path(p.strip()) for p in value.split(",") if p.strip()]
         return value
+
+    @field_validator("staff_contacts", mode="before")
+    @classmethod
+    def _split_contacts(cls, value: object) -> object:
+        if isinstance(value, str):  # a contact may hold commas: split only before the next "xx="
+            pairs = (item.split("=", 1) for item in re.split(r",\s*(?=[a-z]{2,3}=)", value.strip()) if item)
+            return {code.strip(): contact.strip() for code, contact in pairs}
+        return value
+
+    def contacts(self) -> dict[str, str]:
+        """Whom members are sent to, by language code ("en" always present; others default to it).
+
+        >>> KnowledgeSettings(staff_contact="the team", staff_contacts="de=das Team", _env_file=None).contacts()
+        {'en': 'the team', 'de': 'das Team'}
+        """
+        by_language = {"en": self.staff_contact}
+        if self.staff_contact_fr:
+            by_language["fr"] = self.staff_contact_fr
+        by_language.update(self.staff_contacts)
+        return by_language
 
     @field_validator("collection")
     @classmethod

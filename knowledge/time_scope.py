@@ -11,38 +11,43 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
+from knowledge.locales import catalogs
 from knowledge.text import fold, keywords
 
-_MONTHS = {
-    "january": 1, "jan": 1, "janvier": 1, "janv": 1,
-    "february": 2, "feb": 2, "fevrier": 2, "fev": 2,
-    "march": 3, "mar": 3, "mars": 3,
-    "april": 4, "apr": 4, "avril": 4, "avr": 4,
-    "may": 5, "mai": 5,
-    "june": 6, "jun": 6, "juin": 6,
-    "july": 7, "jul": 7, "juillet": 7, "juil": 7,
-    "august": 8, "aug": 8, "aout": 8,
-    "september": 9, "sep": 9, "sept": 9, "septembre": 9,
-    "october": 10, "oct": 10, "octobre": 10,
-    "november": 11, "nov": 11, "novembre": 11,
-    "december": 12, "dec": 12, "decembre": 12,
-}
+
+def _alternatives(name: str) -> str:
+    """One regex alternation of a kind of time word ("before", "next_week"...) over every language's catalog."""
+    return "|".join(word for module in catalogs().values() for word in module.TIME_WORDS.get(name, []))
+
+
+def _words(name: str) -> re.Pattern[str]:
+    return re.compile(r"\b(" + _alternatives(name) + r")\b")
+
+
+# Every language's time words at once: a question names its period in its own language, and a French
+# question quoting an English title ("Medtech Summit") still names an event.
+_MONTHS: dict[str, int] = {word: number for module in catalogs().values() for word, number in module.MONTHS.items()}
 _MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\b"
 _YEAR = r"(?:\s+(?P<year>20\d\d))?"
+_ARTICLE = r"(?:(?:" + _alternatives("article") + r")\s+)?"
 
-_EVENT_WORDS = re.compile(
-    r"\b(events?|evenements?|atelier|ateliers|workshops?|webinars?|webinaires?|summit|sommet|conferences?|"
-    r"meetups?|rencontres?|salons?|journees?|matinales?|cafe|formations?|trainings?|sessions?|"
-    r"agenda|calendar|calendrier|when is|when does|quand a lieu|quand aura lieu|a quelle date)\b")
-_CALL_WORDS = re.compile(
-    r"\b(calls?|appels?|aap|funding|financements?|grants?|subventions?|deadlines?|date limite|"
-    r"closes?|closing|cloture|clotures?|cloturent|tenders?|concours)\b")
-_UPCOMING = re.compile(
-    r"\b(upcoming|next|coming|future|soon|planned|prochains?|prochaines?|a venir|bientot|futurs?|prevus?)\b")
-_OPEN = re.compile(r"\b(open|still open|currently open|ouverts?|ouvertes?|en cours|encore ouverts?|active)\b")
-# Bare "last"/"dernier" is left out: "the last day to apply" is about the future.
-_PAST = re.compile(r"\b(past|previous|precedente?s?|passes?|passees?|ago|last year|l annee derniere|"
-                   r"last month|le mois dernier|last week|la semaine derniere)\b")
+_EVENT_WORDS = _words("event")
+_CALL_WORDS = _words("call")
+_CALL_NOUNS = _words("call_noun")
+_UPCOMING = _words("upcoming")
+_OPEN = _words("open")
+_PAST = _words("past")
+_BEFORE = re.compile(r"\b(?:" + _alternatives("before") + r")\s+" + _ARTICLE
+                     + r"(?P<end_of>(?:" + _alternatives("end_of") + r")\s+)?" + _MONTH + _YEAR)
+_AFTER = re.compile(r"\b(" + _alternatives("after") + r")\s+" + _ARTICLE + _MONTH + _YEAR)
+_WITHIN = re.compile(r"\b(" + _alternatives("within") + r")\s+" + _MONTH + _YEAR)
+_THIS_MONTH = _words("this_month")
+_NEXT_MONTH = _words("next_month")
+_THIS_WEEK = _words("this_week")
+_NEXT_WEEK = _words("next_week")
+_TODAY = _words("today")
+_TOMORROW = _words("tomorrow")
+_THIS_YEAR = _words("this_year")
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,7 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
     kind = None
     if _EVENT_WORDS.search(text):
         kind = "event"
-    if _CALL_WORDS.search(text) and not (kind == "event" and not re.search(r"\b(calls?|appels?|aap)\b", text)):
+    if _CALL_WORDS.search(text) and not (kind == "event" and not _CALL_NOUNS.search(text)):
         kind = "funding_call"
     start: datetime | None = None
     end: datetime | None = None
@@ -101,10 +106,9 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
     past = bool(_PAST.search(text)) and not upcoming
     today = datetime.combine(now.date(), time(0, 0), now.tzinfo)
 
-    before = re.search(r"\b(?:before|until|by|avant|d ici|jusqu a|au plus tard)\s+(?:le\s+|la\s+|the\s+)?"
-                       r"(?P<end_of>end of\s+|the end of\s+|fin\s+|la fin d?e?\s*)?" + _MONTH + _YEAR, text)
-    after = re.search(r"\b(after|from|apres|a partir d?e?)\s+(?:le\s+|the\s+)?" + _MONTH + _YEAR, text)
-    within = re.search(r"\b(in|en|during|pendant|du mois d?e?|for|of|for the month of)\s+" + _MONTH + _YEAR, text)
+    before = _BEFORE.search(text)
+    after = _AFTER.search(text)
+    within = _WITHIN.search(text)
     if before:
         end = _resolve_month(_MONTHS[before.group("month")], before.group("year"), now)
         if before.group("end_of"):
@@ -115,22 +119,22 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
     if within and not before and not after:
         start = _resolve_month(_MONTHS[within.group("month")], within.group("year"), now)
         end = _next_month(start)
-    if re.search(r"\b(this month|ce mois|du mois)\b", text) and not within:
+    if _THIS_MONTH.search(text) and not within:
         start, end = _month_start(now.year, now.month, now), _next_month(now)
-    elif re.search(r"\b(next month|le mois prochain|du mois prochain)\b", text):
+    elif _NEXT_MONTH.search(text):
         start = _next_month(now)
         end = _next_month(start)
-    elif re.search(r"\b(this week|cette semaine)\b", text):
+    elif _THIS_WEEK.search(text):
         start = today - timedelta(days=now.weekday())
         end = start + timedelta(days=7)
-    elif re.search(r"\b(next week|la semaine prochaine|semaine prochaine)\b", text):
+    elif _NEXT_WEEK.search(text):
         start = today - timedelta(days=now.weekday()) + timedelta(days=7)
         end = start + timedelta(days=7)
-    elif re.search(r"\b(today|aujourd hui)\b", text):
+    elif _TODAY.search(text):
         start, end = today, today + timedelta(days=1)
-    elif re.search(r"\b(tomorrow|demain)\b", text):
+    elif _TOMORROW.search(text):
         start, end = today + timedelta(days=1), today + timedelta(days=2)
-    elif re.search(r"\b(this year|cette annee)\b", text):
+    elif _THIS_YEAR.search(text):
         start, end = today, datetime.combine(date(now.year + 1, 1, 1), time(0, 0), now.tzinfo)
     if start is not None and start < now and end is not None and end > now and kind != "funding_call":
         upcoming = True  # "this month's events": the ones still ahead of us
@@ -138,20 +142,11 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
     return TimeScope(kind=kind, start=start, end=end, upcoming_only=upcoming and not past, past_only=past)
 
 
-# Words that say what kind of thing and when, not what about: left out when judging a listing's topic.
-_GENERIC = """event events evenement evenements atelier ateliers workshop workshops webinar webinars webinaire
-summit sommet conference conferences meetup rencontre rencontres salon salons journee journees session
-agenda calendar calendrier call calls appel appels projet projets aap funding financement financements grant
-grants subvention subventions deadline deadlines date limite closes closing cloture cloturent concours
-upcoming next coming future soon planned prochain prochaine prochains prochaines venir bientot open ouvert
-ouverts ouverte ouvertes encore still currently cours past previous passe passes when quand lieu which what
-quel quels quelle quelles month mois week semaine year annee today tomorrow demain before after avant apres
-this ce cette lists list liste there any show tell give""".split()
-
-
 @lru_cache(maxsize=1)
 def _generic_keywords() -> frozenset[str]:
-    return frozenset(keywords(" ".join(_GENERIC)) + keywords(" ".join(_MONTHS)))
+    # Words that say what kind of thing and when, not what about: left out when judging a listing's topic.
+    generic = " ".join(str(module.GENERIC_WORDS) for module in catalogs().values())
+    return frozenset(keywords(generic) + keywords(" ".join(_MONTHS)))
 
 
 def topical_words(keyword_list: list[str]) -> set[str]:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from knowledge.answering import SourceRef
+from knowledge.locales import message
 
 SECTION_LIMIT = 3000  # characters of one section's text
 MAX_BLOCKS = 50
@@ -81,17 +82,13 @@ def split_text(text: str, limit: int = SECTION_LIMIT - 100) -> list[str]:
 
 def source_line(ref: SourceRef, language: str) -> str:
     """`[1] <url|title> · deadline 2027-03-04 (open)`: the link, and the date members act on."""
-    labels = {"fr": {"deadline": "date limite", "start": "le", "closed": "clôturé", "open": "ouvert",
-                     "past": "passé", "upcoming": "à venir"},
-              "en": {"deadline": "deadline", "start": "on", "closed": "closed", "open": "open",
-                     "past": "past", "upcoming": "upcoming"}}[language if language == "fr" else "en"]
     parts = [f"*[{ref.n}]* {link(ref.url, ref.title)}"]
     if ref.kind == "funding_call" and ref.dates.get("deadline"):
-        parts.append(f"{labels['deadline']} {escape(ref.dates['deadline'])}")
+        parts.append(f"{message('source_deadline', language)} {escape(ref.dates['deadline'])}")
     elif ref.kind == "event" and ref.dates.get("start"):
-        parts.append(f"{labels['start']} {escape(ref.dates['start'])}")
+        parts.append(f"{message('source_start', language)} {escape(ref.dates['start'])}")
     if ref.status:
-        parts.append(f"({labels[ref.status]})")
+        parts.append(f"({message('status_' + ref.status, language)})")
     return " · ".join(parts)
 
 
@@ -115,7 +112,7 @@ def answer_blocks(answer: str, sources: Sequence[SourceRef], language: str,
 
 
 def feedback_block(answer_id: int, language: str) -> dict:
-    up, down = ("Utile", "Pas utile") if language == "fr" else ("Helpful", "Not helpful")
+    up, down = message("feedback_up", language), message("feedback_down", language)
     return {"type": "actions", "block_id": f"feedback:{answer_id}", "elements": [
         {"type": "button", "action_id": FEEDBACK_UP, "value": str(answer_id),
          "text": {"type": "plain_text", "text": f"👍 {up}", "emoji": True}},
@@ -141,35 +138,39 @@ def lines_text(lines: Sequence[str]) -> str:
 
 
 def home_view(*, staff: bool, events: Sequence[dict], calls: Sequence[dict], status: dict | None,
-              gaps: Sequence[str], ask_command: str) -> dict:
+              gaps: Sequence[str], ask_command: str, language: str = "en") -> dict:
     """App Home: what the bot does, the next events and closing calls; for staff, the index and gaps."""
+    def say(key: str, **values: object) -> str:
+        return message(key, language, **values)
+
+    def header(key: str) -> dict:
+        return {"type": "header", "text": {"type": "plain_text", "text": say(key)}}
+
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Cluster Concierge"}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": (
-            "Ask me about funding calls, events, programmes and cluster services, in French or English: "
-            f"mention me in a channel, write to me here, or use `{escape(ask_command)}` for a private answer. "
-            "Every answer links to its sources.")}},
-        {"type": "header", "text": {"type": "plain_text", "text": "Next events"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": say("home_intro", ask_command=escape(ask_command))}},
+        header("home_next_events"),
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(
-            f"• {link(e['url'], e['title'])} · {escape(e['start'])}" for e in events) or "_No upcoming event._"}},
-        {"type": "header", "text": {"type": "plain_text", "text": "Funding calls closing soon"}},
+            f"• {link(e['url'], e['title'])} · {escape(e['start'])}" for e in events)
+            or f"_{say('home_no_event')}_"}},
+        header("home_calls_closing"),
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(
-            f"• {link(c['url'], c['title'])} · deadline {escape(c['deadline'])}" for c in calls)
-            or "_No open call._"}},
+            f"• {link(c['url'], c['title'])} · {say('source_deadline')} {escape(c['deadline'])}" for c in calls)
+            or f"_{say('home_no_call')}_"}},
     ]
     if staff and status is not None:
         blocks += [
-            {"type": "header", "text": {"type": "plain_text", "text": "Index status (staff)"}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": (
-                f"{status['sources']} sources, {status['chunks']} chunks. Last ingestion: "
-                f"{escape(str(status.get('finished_at') or 'never'))}, {status.get('failed', 0)} failed.")}},
+            header("home_index_status"),
+            {"type": "section", "text": {"type": "mrkdwn", "text": say(
+                "home_index_summary", sources=status["sources"], chunks=status["chunks"],
+                finished=escape(str(status.get("finished_at") or say("home_never"))), failed=status.get("failed", 0))}},
         ]
         if status.get("failures"):
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": split_text(
                 escape(str(status["failures"])))[0]}})
         blocks += [
-            {"type": "header", "text": {"type": "plain_text", "text": "Knowledge gaps (staff)"}},
+            header("home_gaps"),
             {"type": "section", "text": {"type": "mrkdwn", "text": split_text(
-                "\n".join(f"• {escape(g)}" for g in gaps) or "_None._")[0]}},
+                "\n".join(f"• {escape(g)}" for g in gaps) or f"_{say('home_no_gaps')}_")[0]}},
         ]
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}

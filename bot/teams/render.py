@@ -10,6 +10,7 @@ from microsoft_agents.activity import Activity, Attachment
 from microsoft_agents.activity.entity.ai_entity import ClientCitation, ClientCitationAppearance
 
 from knowledge.answering import SourceRef
+from knowledge.locales import message
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 FEEDBACK_KEY = "concierge_feedback"
@@ -49,14 +50,18 @@ def safe_url(url: str) -> str | None:
 
 
 def _date_note(ref: SourceRef, language: str) -> str:
-    fr = language == "fr"
     if ref.kind == "funding_call" and ref.dates.get("deadline"):
-        status = {"closed": " (clôturé)" if fr else " (closed)"}.get(ref.status or "", "")
-        return f"{'Date limite' if fr else 'Deadline'} {ref.dates['deadline']}{status}"
+        status = f" ({message('status_closed', language)})" if ref.status == "closed" else ""
+        return f"{_capitalized(message('source_deadline', language))} {ref.dates['deadline']}{status}"
     if ref.kind == "event" and ref.dates.get("start"):
-        status = {"past": " (passé)" if fr else " (past)"}.get(ref.status or "", "")
-        return f"{'Le' if fr else 'On'} {ref.dates['start']}{status}"
+        status = f" ({message('status_past', language)})" if ref.status == "past" else ""
+        return f"{_capitalized(message('source_start', language))} {ref.dates['start']}{status}"
     return ""
+
+
+def _capitalized(label: str) -> str:
+    """The label opening a note: "date limite" -> "Date limite" (the rest of it left as written)."""
+    return label[:1].upper() + label[1:]
 
 
 def citations(sources: Sequence[SourceRef], language: str) -> list[ClientCitation]:
@@ -100,19 +105,19 @@ def chat_message(answer: str, sources: Sequence[SourceRef], language: str, *, fe
 
 def card_message(answer: str, sources: Sequence[SourceRef], language: str, answer_id: int | None) -> Activity:
     """An Adaptive Card for channels: the answer, dated sources, one open-URL action each, 👍/👎 buttons."""
-    fr = language == "fr"
     body: list[dict] = [{"type": "TextBlock", "text": escape(answer), "wrap": True}]
     if sources:
-        body.append({"type": "TextBlock", "text": "Sources", "weight": "Bolder", "spacing": "Medium"})
+        body.append({"type": "TextBlock", "text": message("sources_heading", language), "weight": "Bolder",
+                     "spacing": "Medium"})
         body.extend({"type": "TextBlock", "wrap": True, "spacing": "Small", "text": line}
                     for line in sources_markdown(sources, language).split("\n\n"))
     actions: list[dict] = [{"type": "Action.OpenUrl", "title": escape_plain(f"[{ref.n}] {ref.title}"[:60]),
                             "url": safe_url(ref.url)} for ref in sources if safe_url(ref.url)]
     if answer_id is not None:
         actions += [
-            {"type": "Action.Submit", "title": "👍 Utile" if fr else "👍 Helpful",
+            {"type": "Action.Submit", "title": f"👍 {message('feedback_up', language)}",
              "data": {FEEDBACK_KEY: "up", "answer_id": answer_id}},
-            {"type": "Action.Submit", "title": "👎 Pas utile" if fr else "👎 Not helpful",
+            {"type": "Action.Submit", "title": f"👎 {message('feedback_down', language)}",
              "data": {FEEDBACK_KEY: "down", "answer_id": answer_id}},
         ]
     card = {"type": "AdaptiveCard", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",

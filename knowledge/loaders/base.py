@@ -189,16 +189,6 @@ _AUDIENCE_ALIASES = {"members": "member", "adherent": "member", "adherents": "me
 _KIND_ALIASES = {"call": "funding_call", "funding": "funding_call", "appel": "funding_call",
                  "appel_a_projets": "funding_call", "aap": "funding_call", "evenement": "event", "doc": "document"}
 
-_LABELS = {
-    "en": {"reference": "Reference", "funder": "Funder", "opens": "Opens", "deadline": "Deadline",
-           "budget": "Budget", "eligibility": "Eligibility", "start": "Starts", "end": "Ends",
-           "location": "Location", "registration_url": "Registration"},
-    "fr": {"reference": "Référence", "funder": "Financeur", "opens": "Ouverture", "deadline": "Date limite",
-           "budget": "Budget", "eligibility": "Éligibilité", "start": "Début", "end": "Fin",
-           "location": "Lieu", "registration_url": "Inscription"},
-}
-
-
 def canonical_fields(raw: dict[str, object]) -> tuple[dict[str, object], dict[str, object]]:
     """Map staff column names onto our fields; return (known fields, other columns)."""
     known: dict[str, object] = {}
@@ -237,6 +227,7 @@ def build_record(
     so the passage a member sees carries them.
     """
     from knowledge.language import detect_language  # local: keeps loaders importable without extras
+    from knowledge.locales import message
 
     title = str(fields.get("title") or default_title).strip()[:_TITLE_LIMIT]  # each chunk carries it
     if not title:
@@ -264,7 +255,6 @@ def build_record(
     text_body = "\n\n".join(part for part in (body.strip(), description) if part)
     if language is None:
         language = detect_language(f"{title}\n{text_body}")
-    labels = _LABELS.get(language, _LABELS["en"])
 
     facts: list[str] = []
     plain: dict[str, str] = {}
@@ -278,7 +268,7 @@ def build_record(
         else:
             continue
         plain[name] = value
-        facts.append(f"{labels[name]}: {value}")
+        facts.append(f"{message('fact_' + name, language)}: {value}")
     for key, extra_value in (extra or {}).items():
         facts.append(f"{key}: {extra_value}")
 

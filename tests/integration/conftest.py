@@ -103,7 +103,8 @@ def services(tmp_path_factory, real_embedder) -> Iterator[Services]:
     """Services over a real Chroma holding CORPUS, extractive answers, today = TODAY."""
     root = tmp_path_factory.mktemp("answers")
     settings = KnowledgeSettings(store_path=root / "chroma", staff_contact="the cluster team (team@kb.test)",
-                                 staff_contact_fr="l'équipe du cluster (team@kb.test)", _env_file=None)
+                                 staff_contact_fr="l'équipe du cluster (team@kb.test)",
+                                 staff_contacts="de=das Cluster-Team (team@kb.test)", _env_file=None)
     store = open_store(settings.store_path, None, settings.collection, real_embedder.name, real_embedder.dimension)
     report = Ingestor(settings, store, real_embedder, now=lambda: TODAY).run([write_corpus(root / "kb")])
     assert report.ok, report.failed

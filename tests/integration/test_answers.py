@@ -121,3 +121,56 @@ def test_a_listing_with_nothing_in_the_window_says_so_and_the_named_event_is_pas
     assert reply.language == language and not reply.abstained and reply.note is None
     assert [s.title for s in reply.sources] == ["Journée du financement de l'innovation"]
     assert reply.answer.splitlines()[-1] == line and "2026-10-15" in reply.answer
+
+
+def test_upcoming_events_asked_in_german_are_listed_with_german_framing(services):
+    reply = ask(services, "Welche kommenden Veranstaltungen gibt es?")
+    assert reply.language == "de" and not reply.abstained
+    assert [s.title for s in reply.sources] == ["Atelier IA en santé", "Webinar on MDR clinical evaluation"]
+    assert reply.answer.startswith("Kommende Veranstaltungen:")
+    assert "• Atelier IA en santé — am 2026-12-10 14:00" in reply.answer
+
+
+def test_the_next_workshop_asked_in_german_is_the_ai_workshop(services):
+    reply = ask(services, "Wann ist der nächste KI-Workshop?")
+    assert reply.language == "de"
+    assert reply.sources[0].title == "Atelier IA en santé" and "2026-12-10 14:00" in reply.answer
+
+
+def test_an_english_document_asked_about_in_german(services):
+    reply = ask(services, "Wie bewerbe ich mich für das Akkreditierungsprogramm?")
+    assert reply.language == "de" and not reply.abstained
+    assert reply.sources[0].url == "https://kb.test/accreditation"
+    assert reply.answer.startswith("Das sagen die Quellen des Clusters:")
+    assert "Fill in the application form" in reply.answer
+    assert reply.answer.endswith("(Die Quelle ist in einer anderen Sprache.)")
+
+
+def test_open_calls_asked_in_german_leave_out_the_closed_one(services):
+    reply = ask(services, "Welche Förderaufrufe sind offen?")
+    assert reply.language == "de"
+    assert [s.title for s in reply.sources] == ["Appel à projets Innov'Santé 2027", "EIC Accelerator"]
+    assert reply.answer.startswith("Noch offene Förderaufrufe:") and "offen bis 2027-01-29" in reply.answer
+
+
+def test_an_unanswerable_german_question_abstains_in_german_with_the_german_contact(services):
+    reply = ask(services, "Was ist die Hauptstadt von Australien?")
+    assert reply.language == "de" and reply.abstained and reply.sources == []
+    assert reply.answer.startswith("Dazu finde ich nichts")
+    assert "das Cluster-Team (team@kb.test)" in reply.answer
+
+
+def test_a_german_listing_with_nothing_in_the_window_says_so_in_german(services):
+    reply = ask(services, "Gibt es nächste Woche eine Journée du financement de l'innovation?")
+    assert reply.language == "de" and not reply.abstained
+    assert [s.title for s in reply.sources] == ["Journée du financement de l'innovation"]
+    assert "diese Veranstaltung fand am 2026-10-15" in reply.answer
+    assert reply.answer.splitlines()[-1] == (
+        "Kommende Veranstaltungen (vom 2026-11-23 bis 2026-11-30): nichts passt zu Ihrer Frage.")
+
+
+def test_a_german_follow_up_uses_the_earlier_question(services):
+    history = [Turn("user", "Erzählen Sie mir vom EIC Accelerator"), Turn("assistant", "...")]
+    reply = ask(services, "Und die Frist?", history=history)
+    assert reply.language == "de" and reply.sources[0].title == "EIC Accelerator"
+    assert "2027-03-04" in reply.answer

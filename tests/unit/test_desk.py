@@ -147,6 +147,7 @@ def test_a_message_is_claimed_once_and_threads_are_followed(desk):
 @pytest.mark.parametrize("question, start", [
     ("Quels appels à projets sont ouverts ?", "Désolé"),
     ("Which funding calls are still open?", "Sorry"),
+    ("Welche Förderaufrufe sind noch offen?", "Entschuldigung"),
     ("", "Sorry"),
 ])
 def test_apology_is_in_the_question_language(desk, question, start):

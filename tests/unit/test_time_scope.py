@@ -1,4 +1,4 @@
-"""Questions' time words resolve against today's date, in French and English."""
+"""Questions' time words resolve against today's date, in French, English and German."""
 
 from __future__ import annotations
 
@@ -52,3 +52,43 @@ def test_a_month_already_gone_this_year_means_next_year():
 def test_topic_words_leave_out_kind_and_time_words():
     assert topical_words(keywords("Quand a lieu le prochain atelier IA en santé ?")) == {"ia", "sant"}
     assert topical_words(keywords("upcoming events this month")) == set()
+
+
+@pytest.mark.parametrize(
+    "question, kind, start, end, upcoming",
+    [
+        ("Welche Förderaufrufe sind offen?", "funding_call", None, None, True),
+        ("offene Ausschreibungen", "funding_call", None, None, True),
+        ("Welche Förderaufrufe schließen vor März?", "funding_call", None, "2027-03-01", True),
+        ("Welche Ausschreibungen laufen bis Ende März 2027?", "funding_call", None, "2027-04-01", True),
+        ("Wann ist der nächste KI-Workshop?", "event", None, None, True),
+        ("kommende Veranstaltungen", "event", None, None, True),
+        ("Welche Veranstaltungen gibt es diesen Monat?", "event", "2026-11-01", "2026-12-01", True),
+        ("Gibt es nächste Woche Workshops?", "event", "2026-11-23", "2026-11-30", True),
+        ("Veranstaltungen im nächsten Monat", "event", "2026-12-01", "2027-01-01", True),
+        ("Veranstaltungen im Januar", "event", "2027-01-01", "2027-02-01", False),
+        ("Wie bewerbe ich mich für das Akkreditierungsprogramm?", None, None, None, False),
+    ],
+)
+def test_german_time_words_resolve_like_french_and_english(question, kind, start, end, upcoming):
+    scope = parse_time_scope(question, NOW)
+    assert (scope.kind, day(scope.start), day(scope.end), scope.upcoming_only) == (kind, start, end, upcoming)
+
+
+@pytest.mark.parametrize(
+    "german, english",
+    [
+        ("Veranstaltungen nächste Woche", "events next week"),
+        ("Förderaufrufe vor März", "funding calls before March"),
+        ("Ausschreibungen bis Ende März", "calls before the end of March"),
+        ("vergangene Veranstaltungen", "past events"),
+        ("Veranstaltungen diesen Monat", "events this month"),
+    ],
+)
+def test_a_german_question_asks_for_the_same_period_as_its_english_twin(german, english):
+    assert parse_time_scope(german, NOW) == parse_time_scope(english, NOW)
+
+
+def test_german_kind_and_time_words_are_not_topics():
+    assert topical_words(keywords("Wann ist der nächste KI-Workshop?")) == {"ki", "ki-workshop"}
+    assert topical_words(keywords("Welche Förderaufrufe sind noch offen?")) == set()

@@ -1,0 +1,130 @@
+"""Deutsch: die Sätze, die Mitglieder lesen, die Wörter, an denen man Deutsch erkennt, und deutsche Zeitwörter."""
+
+from __future__ import annotations
+
+NAME = "German"
+
+MESSAGES: dict[str, str] = {
+    # Answers (knowledge.answering, bot.conversation)
+    "frame": "Das sagen die Quellen des Clusters:",
+    "events_upcoming": "Kommende Veranstaltungen",
+    "events_past": "Vergangene Veranstaltungen",
+    "events": "Veranstaltungen",
+    "calls_open": "Noch offene Förderaufrufe",
+    "calls": "Förderaufrufe",
+    "heading_colon": ":",
+    "before": "Frist vor dem {date}",
+    "between": "vom {start} bis {end}",
+    "closed": "geschlossen am {date}",
+    "open_until": "offen bis {date}",
+    "past_event": "diese Veranstaltung fand am {date} statt",
+    "upcoming_event": "am {date}",
+    "nothing": "Dazu finde ich nichts in der Wissensdatenbank des Clusters, und ich möchte nicht raten. "
+               "Bitte wenden Sie sich an {contact}.",
+    "nothing_listed": "Ich habe in der Wissensdatenbank des Clusters keine {what} gefunden. Für alles, was dort "
+                      "nicht aufgeführt ist, wenden Sie sich bitte an {contact}.",
+    "what_event": "passende Veranstaltung",
+    "what_funding_call": "passenden offenen Förderaufruf",
+    "none_match": "nichts passt zu Ihrer Frage.",
+    "unavailable": "Die Wissensdatenbank ist vorübergehend nicht erreichbar, bitte versuchen Sie es in ein paar "
+                   "Minuten erneut.",
+    "other_language": "(Die Quelle ist in einer anderen Sprache.)",
+    "llm_failed": "(Der Schreibassistent war nicht erreichbar, daher hier die relevanten Passagen.)",
+    "llm_unchecked": "(Die erzeugte Antwort ließ sich nicht anhand ihrer Quellen prüfen, daher hier die "
+                     "relevanten Passagen.)",
+    # Chat renderers (bot.slack.render, bot.teams.render)
+    "source_deadline": "Frist",
+    "source_start": "am",
+    "status_closed": "geschlossen",
+    "status_open": "offen",
+    "status_past": "vergangen",
+    "status_upcoming": "bevorstehend",
+    "sources_heading": "Quellen",
+    "feedback_up": "Hilfreich",
+    "feedback_down": "Nicht hilfreich",
+    # Labels of the facts written into calendar and table entries, in the entry's language (loaders)
+    "fact_reference": "Referenz",
+    "fact_funder": "Fördergeber",
+    "fact_opens": "Öffnet",
+    "fact_deadline": "Frist",
+    "fact_budget": "Budget",
+    "fact_eligibility": "Förderfähigkeit",
+    "fact_start": "Beginn",
+    "fact_end": "Ende",
+    "fact_location": "Ort",
+    "fact_registration_url": "Anmeldung",
+    # Slack's App Home (bot.slack.render.home_view)
+    "home_intro": "Fragen Sie mich nach Förderaufrufen, Veranstaltungen, Programmen und Leistungen des Clusters, "
+                  "auf Deutsch, Französisch oder Englisch: erwähnen Sie mich in einem Kanal, schreiben Sie mir hier "
+                  "oder nutzen Sie `{ask_command}` für eine private Antwort. Jede Antwort nennt ihre Quellen.",
+    "home_next_events": "Nächste Veranstaltungen",
+    "home_no_event": "Keine bevorstehende Veranstaltung.",
+    "home_calls_closing": "Bald schließende Förderaufrufe",
+    "home_no_call": "Kein offener Aufruf.",
+    "home_index_status": "Indexstatus (Team)",
+    "home_index_summary": "{sources} Quellen, {chunks} Abschnitte. "
+        "Letztes Einlesen: {finished}, {failed} fehlgeschlagen.",
+    "home_never": "nie",
+    "home_gaps": "Wissenslücken (Team)",
+    "home_no_gaps": "Keine.",
+    # The bot's own sentences (bot.messages)
+    "apology": "Entschuldigung, beim Antworten ist ein Fehler aufgetreten. Das Team ist informiert; bitte "
+               "versuchen Sie es später erneut.",
+    "thanks_helpful": "Danke für Ihre Rückmeldung!",
+    "thanks_unhelpful": "Danke — das Team sieht sich diese Antwort an.",
+    "refusal": "Entschuldigung, dieser Befehl ist dem Cluster-Team vorbehalten.",
+    "refusal_ask_hint": "Entschuldigung, dieser Befehl ist dem Cluster-Team vorbehalten. "
+                        "Fragen Sie mich alles mit {ask_command}!",
+    "ask_usage": "Verwendung: {command} Ihre Frage",
+    "staff_usage": "Verwendung: {command} {actions}",
+    "reingest_started": "Einlesen gestartet…",
+    "reingest_running": "Es läuft bereits ein Einlesen.",
+    "reingest_failed": "Das Einlesen ist fehlgeschlagen; die Details stehen im Log des Bots.",
+    "no_gaps": "Keine Wissenslücke erfasst.",
+    "greeting": "Hallo! Fragen Sie mich nach Förderaufrufen, Veranstaltungen und Leistungen des Clusters.",
+    "thinking": "denkt nach…",
+}
+
+# Telling words only: none that English or French also use ("die", "in", "was", "es", "am" are left out or
+# kept only where the other languages never write them).
+TELLING_WORDS = """der das und ist sind nicht ein eine einen einem einer eines für über wie wann welche welcher
+    welches welchen wo wer warum wieso ich mich mir sich mit von vom zum zur auf bei nach oder aber auch noch nur
+    wir sie ihr ihre gibt kann können muss müssen werden wird dem den im zu bis vor seit diese dieser diesen
+    dieses nächste nächsten nächster kommende kommenden offen offene offenen bewerbe bewerben veranstaltung
+    veranstaltungen förderaufruf förderaufrufe ausschreibung ausschreibungen frist fristen antrag"""
+ACCENTS = "äöüß"
+
+# Folded to ASCII lower case ("März" is "marz"); regular-expression alternatives (`knowledge.time_scope`).
+MONTHS: dict[str, int] = {
+    "januar": 1, "februar": 2, "marz": 3, "maerz": 3, "juni": 6, "juli": 7, "oktober": 10, "okt": 10,
+    "dezember": 12, "dez": 12,
+}
+TIME_WORDS: dict[str, list[str]] = {
+    "event": [r"veranstaltung(?:en)?", r"workshops?", r"konferenz(?:en)?", r"schulung(?:en)?",
+              "termin", r"treffen", "wann ist", "wann findet"],
+    "call": [r"forderaufrufe?", r"aufrufe?", r"ausschreibung(?:en)?", r"forderprogramme?", r"forderung(?:en)?",
+             r"fristen", "frist", r"bewerbungsfrist(?:en)?", r"einreichungsfrist(?:en)?"],
+    "call_noun": [r"forderaufrufe?", r"aufrufe?", r"ausschreibung(?:en)?"],
+    "upcoming": [r"nachste[nrs]?", r"kommende[nrs]?", r"bevorstehende[nrs]?", "demnachst", r"geplante[nrs]?",
+                 r"zukunftige[nrs]?"],
+    "open": [r"offen(?:e[nrs]?)?", "noch offen", r"laufende[nrs]?"],
+    "past": [r"vergangene[nrs]?", r"fruhere[nrs]?", "letzte woche", "letzten monat", "letztes jahr",
+             "letzten jahr"],
+    "before": ["vor", "bis", "spatestens"],
+    "article": ["dem", "zum"],
+    "end_of": ["ende"],
+    "after": ["nach", "ab"],
+    "within": ["im", "wahrend"],
+    "this_month": ["diesen monat", "dieser monat", "in diesem monat", "im laufenden monat"],
+    "next_month": [r"nachste[nr]? monat", "kommenden monat"],
+    "this_week": ["diese woche", "dieser woche"],
+    "next_week": [r"nachste[nr]? woche", "kommende woche", "kommenden woche"],
+    "today": ["heute"],
+    "tomorrow": ["morgen"],
+    "this_year": ["dieses jahr", "diesem jahr"],
+}
+GENERIC_WORDS = """veranstaltung veranstaltungen konferenz konferenzen schulung schulungen
+    termin treffen forderaufruf forderaufrufe aufruf aufrufe ausschreibung ausschreibungen forderprogramm
+    forderung forderungen frist fristen nachste nachsten nachster kommende kommenden bevorstehende geplante
+    offen offene offenen noch laufende vergangene wann welche welcher welches sind ist gibt der das monat woche
+    jahr heute morgen vor nach bis diesen dieser"""

@@ -1,0 +1,124 @@
+"""English: every sentence members read, the words that tell English text, and English time words."""
+
+from __future__ import annotations
+
+NAME = "English"
+
+MESSAGES: dict[str, str] = {
+    # Answers (knowledge.answering, bot.conversation)
+    "frame": "Here is what the cluster's sources say:",
+    "events_upcoming": "Upcoming events",
+    "events_past": "Past events",
+    "events": "Events",
+    "calls_open": "Funding calls still open",
+    "calls": "Funding calls",
+    "heading_colon": ":",
+    "before": "closing before {date}",
+    "between": "from {start} to {end}",
+    "closed": "closed on {date}",
+    "open_until": "open until {date}",
+    "past_event": "this event took place on {date}",
+    "upcoming_event": "on {date}",
+    "nothing": "I could not find this in the cluster's knowledge base, so I would rather not guess. "
+               "Please ask {contact}.",
+    "nothing_listed": "I found no {what} in the cluster's knowledge base. For anything not listed there, "
+                      "please ask {contact}.",
+    "what_event": "matching event",
+    "what_funding_call": "matching open funding call",
+    "none_match": "nothing matches your question.",
+    "unavailable": "The knowledge base is temporarily unavailable, please try again in a few minutes.",
+    "other_language": "(The source is in another language.)",
+    "llm_failed": "(The writing assistant was unavailable, so here are the relevant passages.)",
+    "llm_unchecked": "(The generated answer could not be checked against its sources, so here are the "
+                     "relevant passages.)",
+    # Chat renderers (bot.slack.render, bot.teams.render)
+    "source_deadline": "deadline",
+    "source_start": "on",
+    "status_closed": "closed",
+    "status_open": "open",
+    "status_past": "past",
+    "status_upcoming": "upcoming",
+    "sources_heading": "Sources",
+    "feedback_up": "Helpful",
+    "feedback_down": "Not helpful",
+    # Labels of the facts written into calendar and table entries, in the entry's language (loaders)
+    "fact_reference": "Reference",
+    "fact_funder": "Funder",
+    "fact_opens": "Opens",
+    "fact_deadline": "Deadline",
+    "fact_budget": "Budget",
+    "fact_eligibility": "Eligibility",
+    "fact_start": "Starts",
+    "fact_end": "Ends",
+    "fact_location": "Location",
+    "fact_registration_url": "Registration",
+    # Slack's App Home (bot.slack.render.home_view)
+    "home_intro": "Ask me about funding calls, events, programmes and cluster services, in French "
+                  "or English: mention me in a channel, write to me here, or "
+                  "use `{ask_command}` for a private answer. Every answer links to its sources.",
+    "home_next_events": "Next events",
+    "home_no_event": "No upcoming event.",
+    "home_calls_closing": "Funding calls closing soon",
+    "home_no_call": "No open call.",
+    "home_index_status": "Index status (staff)",
+    "home_index_summary": "{sources} sources, {chunks} chunks. Last ingestion: {finished}, {failed} failed.",
+    "home_never": "never",
+    "home_gaps": "Knowledge gaps (staff)",
+    "home_no_gaps": "None.",
+    # The bot's own sentences (bot.messages)
+    "apology": "Sorry, something went wrong while answering. The team has been notified; please try again later.",
+    "thanks_helpful": "Thanks for your feedback!",
+    "thanks_unhelpful": "Thanks — the team will look at this answer.",
+    "refusal": "Sorry, this command is for the cluster team.",
+    "refusal_ask_hint": "Sorry, this command is for the cluster team. Ask me anything with {ask_command}!",
+    "ask_usage": "Usage: {command} your question",
+    "staff_usage": "Usage: {command} {actions}",
+    "reingest_started": "Ingestion started…",
+    "reingest_running": "An ingestion is already running.",
+    "reingest_failed": "The ingestion failed; the details are in the bot's log.",
+    "no_gaps": "No knowledge gap recorded.",
+    "greeting": "Bonjour ! Ask me about funding calls, events and cluster services — in French or English.",
+    "thinking": "is thinking…",
+}
+
+# Words whose presence says "English" (`knowledge.language`): telling words, not stop words.
+TELLING_WORDS = """the a an of and is are to for by on in with at this that these those which who what where how why
+    when not no more we you they he she it its his her their our your be been being have has had can
+    must should will would also but or so if between very all after before since from as such which
+    i do does did than there here about into over call calls deadline health next workshop apply"""
+ACCENTS = ""
+
+# Time words of questions (`knowledge.time_scope`), folded to ASCII lower case with apostrophes as spaces.
+# Each entry is a list of regular-expression alternatives.
+MONTHS: dict[str, int] = {
+    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4, "may": 5,
+    "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9, "sep": 9, "sept": 9,
+    "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
+}
+TIME_WORDS: dict[str, list[str]] = {
+    "event": [r"events?", r"workshops?", r"webinars?", "summit", r"conferences?", r"meetups?", r"trainings?",
+              r"sessions?", "agenda", "calendar", "when is", "when does"],
+    "call": [r"calls?", "funding", r"grants?", r"deadlines?", r"closes?", "closing", r"tenders?"],
+    "call_noun": [r"calls?"],
+    "upcoming": ["upcoming", "next", "coming", "future", "soon", "planned"],
+    "open": ["open", "still open", "currently open", "active"],
+    # Bare "last" is left out: "the last day to apply" is about the future.
+    "past": ["past", "previous", "ago", "last year", "last month", "last week"],
+    "before": ["before", "until", "by"],
+    "article": ["the"],
+    "end_of": ["end of", "the end of"],
+    "after": ["after", "from"],
+    "within": ["in", "during", "for", "of", "for the month of"],
+    "this_month": ["this month"],
+    "next_month": ["next month"],
+    "this_week": ["this week"],
+    "next_week": ["next week"],
+    "today": ["today"],
+    "tomorrow": ["tomorrow"],
+    "this_year": ["this year"],
+}
+# Words that say what kind of thing and when, not what about: left out when judging a listing's topic.
+GENERIC_WORDS = """event events workshop workshops webinar webinars summit conference conferences meetup
+    session agenda calendar call calls funding grant grants deadline deadlines closes closing upcoming next
+    coming future soon planned open still currently past previous when which what month week year today
+    tomorrow before after this lists list there any show tell give"""

@@ -1,0 +1,130 @@
+"""Français : les phrases que lisent les membres, les mots qui trahissent le français et ses mots du temps."""
+
+from __future__ import annotations
+
+NAME = "French"
+
+MESSAGES: dict[str, str] = {
+    # Answers (knowledge.answering, bot.conversation)
+    "frame": "Voici ce qu'indiquent les sources du cluster :",
+    "events_upcoming": "Prochains événements",
+    "events_past": "Événements passés",
+    "events": "Événements",
+    "calls_open": "Appels à projets encore ouverts",
+    "calls": "Appels à projets",
+    "heading_colon": " :",
+    "before": "clôture avant le {date}",
+    "between": "du {start} au {end}",
+    "closed": "clôturé le {date}",
+    "open_until": "ouvert jusqu'au {date}",
+    "past_event": "cet événement a eu lieu le {date}",
+    "upcoming_event": "le {date}",
+    "nothing": "Je n'ai pas trouvé cette information dans la base de connaissances du cluster et je préfère "
+               "ne pas improviser. Merci de contacter {contact}.",
+    "nothing_listed": "Je n'ai trouvé aucun {what} dans la base de connaissances du cluster. Pour toute "
+                      "autre demande, contactez {contact}.",
+    "what_event": "événement correspondant",
+    "what_funding_call": "appel à projets ouvert correspondant",
+    "none_match": "rien ne correspond à votre question.",
+    "unavailable": "La base de connaissances est momentanément indisponible, merci de réessayer dans "
+                   "quelques minutes.",
+    "other_language": "(La source est dans une autre langue.)",
+    "llm_failed": "(L'assistant de rédaction est indisponible : voici les passages pertinents.)",
+    "llm_unchecked": "(La réponse générée n'a pas pu être vérifiée par rapport à ses sources : voici les "
+                     "passages pertinents.)",
+    # Chat renderers (bot.slack.render, bot.teams.render)
+    "source_deadline": "date limite",
+    "source_start": "le",
+    "status_closed": "clôturé",
+    "status_open": "ouvert",
+    "status_past": "passé",
+    "status_upcoming": "à venir",
+    "sources_heading": "Sources",
+    "feedback_up": "Utile",
+    "feedback_down": "Pas utile",
+    # Labels of the facts written into calendar and table entries, in the entry's language (loaders)
+    "fact_reference": "Référence",
+    "fact_funder": "Financeur",
+    "fact_opens": "Ouverture",
+    "fact_deadline": "Date limite",
+    "fact_budget": "Budget",
+    "fact_eligibility": "Éligibilité",
+    "fact_start": "Début",
+    "fact_end": "Fin",
+    "fact_location": "Lieu",
+    "fact_registration_url": "Inscription",
+    # Slack's App Home (bot.slack.render.home_view)
+    "home_intro": "Posez-moi vos questions sur les appels à projets, les événements, les programmes et les "
+                  "services du cluster, en français ou en anglais : mentionnez-moi dans un canal, écrivez-moi "
+                  "ici ou utilisez `{ask_command}` pour une réponse privée. Chaque réponse renvoie à ses sources.",
+    "home_next_events": "Prochains événements",
+    "home_no_event": "Aucun événement à venir.",
+    "home_calls_closing": "Appels à projets clôturant bientôt",
+    "home_no_call": "Aucun appel ouvert.",
+    "home_index_status": "État de l'index (équipe)",
+    "home_index_summary": "{sources} sources, {chunks} extraits. Dernière ingestion : {finished}, {failed} en échec.",
+    "home_never": "jamais",
+    "home_gaps": "Lacunes (équipe)",
+    "home_no_gaps": "Aucune.",
+    # The bot's own sentences (bot.messages)
+    "apology": "Désolé, une erreur est survenue pendant la réponse. L'équipe est prévenue ; "
+               "merci de réessayer plus tard.",
+    "thanks_helpful": "Merci pour votre retour !",
+    "thanks_unhelpful": "Merci — l'équipe va examiner cette réponse.",
+    "refusal": "Désolé, cette commande est réservée à l'équipe du cluster.",
+    "refusal_ask_hint": "Désolé, cette commande est réservée à l'équipe du cluster. "
+                        "Posez-moi vos questions avec {ask_command} !",
+    "ask_usage": "Utilisation : {command} votre question",
+    "staff_usage": "Utilisation : {command} {actions}",
+    "reingest_started": "Ingestion lancée…",
+    "reingest_running": "Une ingestion est déjà en cours.",
+    "reingest_failed": "L'ingestion a échoué ; le détail est dans le journal du bot.",
+    "no_gaps": "Aucune lacune enregistrée.",
+    "greeting": "Bonjour ! Posez-moi vos questions sur les appels à projets, les événements et les services "
+                "du cluster, en français ou en anglais.",
+    "thinking": "réfléchit…",
+}
+
+# Accents and elisions kept, a few domain words such as "appel" added (`knowledge.language`).
+TELLING_WORDS = """le la les un une des du de et est sont pour par sur dans avec au aux ce cette ces qui que quoi quel
+    quelle quels quelles où comment pourquoi quand ne pas plus nous vous ils elles son sa ses leur leurs mon ma
+    mes notre nos votre vos été être avoir peut doit faut aussi mais ou donc car si entre chez très tout tous
+    toutes après avant depuis lors dont même ainsi selon je tu il elle on y en l' d' qu' n' s' c' j' m'
+    appel appels projets candidature date limite santé prochain prochaine atelier"""
+ACCENTS = "éèêàçùûôîœ"
+
+# Folded to ASCII lower case, apostrophes as spaces; regular-expression alternatives (`knowledge.time_scope`).
+MONTHS: dict[str, int] = {
+    "janvier": 1, "janv": 1, "fevrier": 2, "fev": 2, "mars": 3, "avril": 4, "avr": 4, "mai": 5, "juin": 6,
+    "juillet": 7, "juil": 7, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "decembre": 12,
+}
+TIME_WORDS: dict[str, list[str]] = {
+    "event": [r"evenements?", "atelier", "ateliers", r"webinaires?", "sommet", r"rencontres?", r"salons?",
+              r"journees?", r"matinales?", "cafe", r"formations?", "calendrier", "quand a lieu", "quand aura lieu",
+              "a quelle date"],
+    "call": [r"appels?", "aap", r"financements?", r"subventions?", "date limite", "cloture", r"clotures?",
+             "cloturent", "concours"],
+    "call_noun": [r"appels?", "aap"],
+    "upcoming": [r"prochains?", r"prochaines?", "a venir", "bientot", r"futurs?", r"prevus?"],
+    "open": [r"ouverts?", r"ouvertes?", "en cours", r"encore ouverts?"],
+    # Bare "dernier" is left out: "le dernier jour pour candidater" is about the future.
+    "past": [r"precedente?s?", r"passes?", r"passees?", "l annee derniere", "le mois dernier",
+             "la semaine derniere"],
+    "before": ["avant", "d ici", "jusqu a", "au plus tard"],
+    "article": ["le", "la"],
+    "end_of": ["fin", r"la fin d?e?"],
+    "after": ["apres", r"a partir d?e?"],
+    "within": ["en", "pendant", r"du mois d?e?"],
+    "this_month": ["ce mois", "du mois"],
+    "next_month": ["le mois prochain", "du mois prochain"],
+    "this_week": ["cette semaine"],
+    "next_week": ["la semaine prochaine", "semaine prochaine"],
+    "today": ["aujourd hui"],
+    "tomorrow": ["demain"],
+    "this_year": ["cette annee"],
+}
+GENERIC_WORDS = """evenement evenements atelier ateliers webinaire sommet rencontre rencontres salon salons
+    journee journees calendrier appel appels projet projets aap financement financements subvention subventions date
+    limite cloture cloturent concours prochain prochaine prochains prochaines venir bientot ouvert ouverts
+    ouverte ouvertes encore cours passe passes quand lieu quel quels quelle quelles mois semaine annee demain
+    avant apres ce cette liste"""
