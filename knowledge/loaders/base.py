@@ -227,21 +227,43 @@ def build_record(
     so the passage a member sees carries them.
     """
     from knowledge.language import detect_language  # local: keeps loaders importable without extras
-    from knowledge.locales import message
 
     title = str(fields.get("title") or default_title).strip()[:_TITLE_LIMIT]  # each chunk carries it
     if not title:
         raise LoaderError("no title")
-    kind = _choice(fields.get("kind"), KINDS, _KIND_ALIASES, "kind")
-    if kind is None:
-        if "deadline" in fields or "funder" in fields:
-            kind = "funding_call"
-        elif "start" in fields:
-            kind = "event"
-        else:
-            kind = default_kind
+    kind = _kind_of(fields, default_kind)
     audience = _choice(fields.get("audience"), AUDIENCES, _AUDIENCE_ALIASES, "audience") or "public"
+    dates = _dates_of(fields, ctx)
+    language = str(fields["language"]).strip().lower()[:2] if fields.get("language") else None
+    description = str(fields.get("description") or "").strip()
+    text_body = "\n\n".join(part for part in (body.strip(), description) if part)
+    if language is None:
+        language = detect_language(f"{title}\n{text_body}")
 
+    facts, plain = _facts(fields, dates, language, extra)
+    text = "\n".join(facts)
+    if text_body:
+        text = f"{text}\n\n{text_body}" if text else text_body
+    if not text.strip():
+        text = title
+    url = str(fields["url"]).strip() if fields.get("url") else None
+    return Record(
+        title=title, text=text, kind=kind, url=url, language=language, audience=audience,
+        dates=dates, fields=plain, whole=kind in {"funding_call", "event"},
+    )
+
+
+def _kind_of(fields: dict[str, object], default_kind: str) -> str:
+    """The record's kind as given, else inferred: a deadline or funder makes a call, a start an event."""
+    kind = _choice(fields.get("kind"), KINDS, _KIND_ALIASES, "kind")
+    if kind is not None:
+        return kind
+    if "deadline" in fields or "funder" in fields:
+        return "funding_call"
+    return "event" if "start" in fields else default_kind
+
+
+def _dates_of(fields: dict[str, object], ctx: LoadContext) -> dict[str, datetime]:
     dates: dict[str, datetime] = {}
     for name in DATE_FIELDS:
         if name in fields:
@@ -249,12 +271,13 @@ def build_record(
                 dates[name] = to_datetime(fields[name], ctx.tz, end_of_day=name in _END_OF_DAY)
             except DateError as exc:
                 raise LoaderError(f"{name}: {exc}") from None
+    return dates
 
-    language = str(fields["language"]).strip().lower()[:2] if fields.get("language") else None
-    description = str(fields.get("description") or "").strip()
-    text_body = "\n\n".join(part for part in (body.strip(), description) if part)
-    if language is None:
-        language = detect_language(f"{title}\n{text_body}")
+
+def _facts(fields: dict[str, object], dates: dict[str, datetime], language: str,
+           extra: dict[str, object] | None) -> tuple[list[str], dict[str, str]]:
+    """The facts lines in the record's language ("Deadline: ...") and the plain values by field name."""
+    from knowledge.locales import message
 
     facts: list[str] = []
     plain: dict[str, str] = {}
@@ -271,17 +294,7 @@ def build_record(
         facts.append(f"{message('fact_' + name, language)}: {value}")
     for key, extra_value in (extra or {}).items():
         facts.append(f"{key}: {extra_value}")
-
-    text = "\n".join(facts)
-    if text_body:
-        text = f"{text}\n\n{text_body}" if text else text_body
-    if not text.strip():
-        text = title
-    url = str(fields["url"]).strip() if fields.get("url") else None
-    return Record(
-        title=title, text=text, kind=kind, url=url, language=language, audience=audience,
-        dates=dates, fields=plain, whole=kind in {"funding_call", "event"},
-    )
+    return facts, plain
 
 
 def _choice(value: object, allowed: tuple[str, ...], aliases: dict[str, str], what: str) -> str | None:
