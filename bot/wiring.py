@@ -62,7 +62,7 @@ class Services:
         # Benchmarks pass variants; one passed in carries its own threshold instead of KB_MIN_CONFIDENCE.
         self.ranking = ranking or default_ranking(settings)
         self.retriever = Retriever(self.store, self.embedder, ranking=self.ranking)
-        extractive = ExtractiveAnswerer(self.embedder)
+        extractive = ExtractiveAnswerer(self.embedder, ranking=self.ranking)
         model = chat_model if chat_model is not None else make_chat_model(settings)
         answerer: Answerer = extractive if model is None else ChatModelAnswerer(
             model, extractive, contact=settings.staff_contact)

@@ -18,7 +18,7 @@ import numpy as np
 from knowledge.chunking import split_sentences
 from knowledge.embedding import Embedder
 from knowledge.locales import language_name, messages
-from knowledge.ranking import Hit
+from knowledge.ranking import Hit, Ranking
 from knowledge.text import keywords
 from knowledge.time_scope import TimeScope, topical_words
 
@@ -121,8 +121,10 @@ class Answerer(ABC):
 class ExtractiveAnswerer(Answerer):
     """Quotes the sentences of the best passages that best match the question; never writes new facts."""
 
-    def __init__(self, embedder: Embedder, max_sentences: int = 4, max_listed: int = 6) -> None:
+    def __init__(self, embedder: Embedder, max_sentences: int = 4, max_listed: int = 6,
+                 ranking: Ranking | None = None) -> None:
         self._embedder = embedder
+        self._ranking = ranking or Ranking()
         self._max_sentences = max_sentences
         self._max_listed = max_listed
 
@@ -179,14 +181,21 @@ class ExtractiveAnswerer(Answerer):
 
     def _passages(self, question: Question, hits: Sequence[Hit], outside: Hit | None) -> Answer:
         """Quote the section (heading block) of the best passages that best answers, in its own order."""
-        t = texts(question.language)
-        pool = ([outside] if outside is not None else []) + list(hits[:3])
+        pool = ([outside] if outside is not None else []) + list(hits[: self._ranking.quote_passages])
         units: list[tuple[int, str, int, str]] = []  # (hit index, heading, position, sentence)
         for index, hit in enumerate(pool):
             for position, (heading, sentence) in enumerate(_sentences(hit.text, str(hit.metadata.get("heading", "")))):
                 units.append((index, heading, position, sentence))
         if not units:
             return abstain(question, "")
+        scores = self._sentence_scores(question, pool, units)
+        chosen = self._choose(question, units, scores)
+        return self._quote(question, pool, units, chosen)
+
+    def _sentence_scores(self, question: Question, pool: list[Hit], units: list[tuple[int, str, int, str]],
+                         ) -> list[float]:
+        """How well each sentence answers: its meaning, the question's words it carries, its passage's rank."""
+        ranking = self._ranking
         query = self._embedder.encode_queries([question.text])[0]
         vectors = self._embedder.encode_passages([f"{h}: {s}" if h else s for _, h, _, s in units])
         asked = set(keywords(question.text))
@@ -194,23 +203,27 @@ class ExtractiveAnswerer(Answerer):
         def overlap(text: str) -> float:
             return len(asked & set(keywords(text))) / len(asked) if asked else 0.0
 
-        scores = [
+        return [
             float(np.dot(vector, query))
-            + 0.5 * overlap(f"{pool[index].metadata.get('title', '')} {heading} {sentence}")
-            - 0.05 * index
+            + ranking.quote_overlap_weight * overlap(f"{pool[index].metadata.get('title', '')} {heading} {sentence}")
+            - ranking.quote_rank_penalty * index
             for (index, heading, _, sentence), vector in zip(units, vectors)
         ]
+
+    def _choose(self, question: Question, units: list[tuple[int, str, int, str]], scores: list[float]) -> list[int]:
+        """The sentences to quote: the best section (a window of it when long), completed when it is one line."""
+        ranking = self._ranking
+        asked = set(keywords(question.text))
         sections: dict[tuple[int, str], list[int]] = {}
         for i, (index, heading, _, _) in enumerate(units):
             sections.setdefault((index, heading), []).append(i)
 
         def section_score(key: tuple[int, str]) -> float:
             heading_words = set(keywords(key[1]))
-            bonus = 0.3 * len(heading_words & asked) / len(heading_words) if heading_words else 0.0
-            return max(scores[i] for i in sections[key]) + bonus
+            share = len(heading_words & asked) / len(heading_words) if heading_words else 0.0
+            return max(scores[i] for i in sections[key]) + ranking.quote_heading_bonus * share
 
-        best_key = max(sections, key=section_score)
-        section = sections[best_key]
+        section = sections[max(sections, key=section_score)]
         if len(section) > self._max_sentences + 1:  # a long section: the window around its best sentence
             best_at = max(range(len(section)), key=lambda j: scores[section[j]])
             first = max(0, min(best_at - 1, len(section) - self._max_sentences - 1))
@@ -218,8 +231,16 @@ class ExtractiveAnswerer(Answerer):
         chosen = list(section)
         if len(chosen) < 2:  # a one-line section: add the next best sentences from elsewhere
             others = sorted((i for i in range(len(units)) if i not in chosen), key=lambda i: scores[i], reverse=True)
-            chosen += [i for i in others[: self._max_sentences - len(chosen)] if scores[i] >= scores[chosen[0]] - 0.15]
+            chosen += [i for i in others[: self._max_sentences - len(chosen)]
+                       if scores[i] >= scores[chosen[0]] - ranking.quote_margin]
         chosen.sort(key=lambda i: (units[i][0], units[i][2]))
+        return chosen
+
+    @staticmethod
+    def _quote(question: Question, pool: list[Hit], units: list[tuple[int, str, int, str]],
+               chosen: list[int]) -> Answer:
+        """The answer text: the frame, closed or past sources said so, the quoted sentences with their [n]."""
+        t = texts(question.language)
         numbers: dict[int, int] = {}
         sources: list[SourceRef] = []
         lines: list[str] = []

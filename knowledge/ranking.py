@@ -32,6 +32,12 @@ class Ranking:
     confidence_coverage_weight: float = 0.3
     confidence_passages: int = 3
     min_confidence: float = 0.18  # below it the assistant says it does not know (KB_MIN_CONFIDENCE)
+    # Extractive answers: which sentences of the best passages are quoted.
+    quote_passages: int = 3  # sentences are taken from this many of the best passages
+    quote_overlap_weight: float = 0.5  # a sentence's score: cosine + this × share of the question's keywords
+    quote_rank_penalty: float = 0.05  # ... minus this per rank of its passage
+    quote_heading_bonus: float = 0.3  # a section whose heading carries the question's words is preferred
+    quote_margin: float = 0.15  # a one-line section is completed by sentences scoring within this of it
 
     def fused(self, rank: int, weight: float = 1.0) -> float:
         """What the candidate at `rank` of one search adds to the fused score."""
