@@ -32,6 +32,9 @@ class Ranking:
     confidence_coverage_weight: float = 0.3
     confidence_passages: int = 3
     min_confidence: float = 0.18  # below it the assistant says it does not know (KB_MIN_CONFIDENCE)
+    # "Is X still open?": the event or call a question names, found outside the asked time window.
+    named_title_share: float = 0.5  # named when at least this share of its title's words are in the question
+    named_min_coverage: float = 0.4  # or when it covers this much of the question, better than the window's best
     # Extractive answers: which sentences of the best passages are quoted.
     quote_passages: int = 3  # sentences are taken from this many of the best passages
     quote_overlap_weight: float = 0.5  # a sentence's score: cosine + this × share of the question's keywords

@@ -223,10 +223,12 @@ class Retriever:
         hit = best[0]
         asked = set(keywords(question))
         title_words = set(keywords(str(hit.metadata.get("title", ""))))
-        named_by_title = bool(title_words) and len(title_words & asked) / len(title_words) >= 0.5
+        ranking = self._ranking
+        named_by_title = bool(title_words) and len(title_words & asked) / len(title_words) >= ranking.named_title_share
         best_coverage = max((h.coverage for h in in_window), default=0.0)
         best_dense = max((h.dense for h in in_window), default=0.0)
-        if named_by_title or (hit.coverage >= 0.4 and hit.coverage > best_coverage and hit.dense >= best_dense):
+        covers = hit.coverage >= ranking.named_min_coverage and hit.coverage > best_coverage
+        if named_by_title or (covers and hit.dense >= best_dense):
             return hit
         return None
 
