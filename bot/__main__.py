@@ -91,7 +91,7 @@ def print_reply(reply, out=sys.stdout) -> None:  # noqa: ANN001
 def run_chat(services, role: str, today: date | None) -> int:  # noqa: ANN001
     from bot.conversation import Incoming, Turn
 
-    print("Cluster Concierge — ask about funding calls, events and cluster services (FR/EN).")
+    print("Cluster Concierge — ask about funding calls, events and cluster services (FR/EN/DE).")
     print("Commands: /new (new thread), /role public|member|staff, /quit.   Ctrl-D to leave.")
     history: list[Turn] = []
     while True:
