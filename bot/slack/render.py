@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from urllib.parse import quote
 
+from bot.escaping import entities, no_markdown_links, web_url
 from knowledge.answering import SourceRef
 from knowledge.locales import message
 
@@ -16,8 +15,6 @@ FEEDBACK_UP, FEEDBACK_DOWN = "feedback_up", "feedback_down"
 
 # Characters a URL may keep as they are; everything else (spaces, `|`, `<`, `>`, quotes...) is percent-encoded.
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
-_CITATION = re.compile(r"\[\d+\](?![(:])")  # `[2]`, but not a Markdown link or reference definition
-_MARKDOWN_SPECIAL = re.compile(r"([\\\[\]])")
 
 
 def escape(text: str) -> str:
@@ -26,25 +23,18 @@ def escape(text: str) -> str:
     >>> escape("R&D <!channel>")
     'R&amp;D &lt;!channel&gt;'
     """
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return entities(text)
 
 
 def escape_markdown(text: str) -> str:
     """`escape`, and no Markdown link either (for `markdown_text`): brackets are escaped, citations `[n]` kept."""
-    pieces, position = [], 0
-    for match in _CITATION.finditer(text):
-        pieces += [_MARKDOWN_SPECIAL.sub(r"\\\1", text[position : match.start()]), match.group()]
-        position = match.end()
-    pieces.append(_MARKDOWN_SPECIAL.sub(r"\\\1", text[position:]))
-    return escape("".join(pieces))
+    return escape(no_markdown_links(text))
 
 
 def safe_url(url: str) -> str | None:
     """A web URL fit for `<url|label>` (percent-encoded, `&` as an entity), or None for anything else."""
-    url = url.strip()
-    if not url.startswith(("http://", "https://")):
-        return None
-    return escape(quote(url, safe=_URL_SAFE))
+    target = web_url(url, _URL_SAFE)
+    return escape(target) if target else None
 
 
 def link(url: str, title: str) -> str:

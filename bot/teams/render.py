@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from urllib.parse import quote
 
 from microsoft_agents.activity import Activity, Attachment
 from microsoft_agents.activity.entity.ai_entity import ClientCitation, ClientCitationAppearance
 
+from bot.escaping import entities, no_markdown_links, web_url
 from knowledge.answering import SourceRef
 from knowledge.locales import message
 
@@ -17,13 +16,11 @@ FEEDBACK_KEY = "concierge_feedback"
 # Characters a URL may keep; the rest (spaces, brackets, parentheses, `<`, `>`, `|`...) is percent-encoded so a
 # URL cannot close a Markdown link early or open a tag.
 _URL_SAFE = ":/?#@!$&'*+,;=%~-._"
-_CITATION = re.compile(r"\[\d+\](?![(:])")  # `[2]`, but not a Markdown link or reference definition
-_MARKDOWN_SPECIAL = re.compile(r"([\\\[\]])")
 
 
 def escape_plain(text: str) -> str:
     """HTML-ish characters as entities: no `<at>` mention, no tag, from any source."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return entities(text)
 
 
 def escape(text: str) -> str:
@@ -33,20 +30,12 @@ def escape(text: str) -> str:
     >>> escape("<at>All</at>, see [1]")
     '&lt;at&gt;All&lt;/at&gt;, see [1]'
     """
-    pieces, position = [], 0
-    for match in _CITATION.finditer(text):
-        pieces += [_MARKDOWN_SPECIAL.sub(r"\\\1", text[position : match.start()]), match.group()]
-        position = match.end()
-    pieces.append(_MARKDOWN_SPECIAL.sub(r"\\\1", text[position:]))
-    return escape_plain("".join(pieces))
+    return escape_plain(no_markdown_links(text))
 
 
 def safe_url(url: str) -> str | None:
     """A web URL safe in a Markdown link, a card action or a citation (percent-encoded); None otherwise."""
-    url = url.strip()
-    if not url.startswith(("http://", "https://")):
-        return None
-    return quote(url, safe=_URL_SAFE)
+    return web_url(url, _URL_SAFE)
 
 
 def _date_note(ref: SourceRef, language: str) -> str:
