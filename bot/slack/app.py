@@ -24,6 +24,7 @@ from bot.wiring import Services
 logger = logging.getLogger(__name__)
 
 PLATFORM = "slack"
+LISTEN_BACKLOG = 128  # connections the kernel holds for the HTTP server before it accepts them
 
 
 def retry_handlers() -> list[RetryHandler]:
@@ -79,6 +80,9 @@ def make_http_server(app: App, port: int, host: str = "0.0.0.0"):  # noqa: ANN20
 
     class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
         daemon_threads = True
+        # The listen backlog (socketserver's default is 5): a burst of events beyond it would have its
+        # connections dropped by the kernel and retried by the client a second later, or reset.
+        request_queue_size = LISTEN_BACKLOG
 
     class QuietHandler(WSGIRequestHandler):
         def log_message(self, *args: Any) -> None:  # request lines would be noise; errors are logged by bolt

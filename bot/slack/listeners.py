@@ -1,13 +1,21 @@
 """Slack's listeners: translate events, commands and clicks into calls of the desk (`bot.desk`), and its
-replies into messages, streams and ephemeral responses. No product rule and no sentence of their own."""
+replies into messages, streams and ephemeral responses. No product rule and no sentence of their own.
+
+Ack first, work after: Slack waits for the HTTP response (3 s at most), so nothing slow runs before it. bolt
+acknowledges an event before its listener starts; the listeners themselves (bolt's `listener_executor`) only
+check the event id, claim the message and hand the answer to a small pool of answer workers. There answers may
+queue under a burst; the acks, and the listener threads that call `ack()` for commands and clicks, do not.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import Ack, App, Assistant, BoltResponse, Respond, Say, SetStatus, SetSuggestedPrompts
+from slack_bolt import Ack, App, Assistant, BoltRequest, Respond, Say, SetStatus, SetSuggestedPrompts
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -21,6 +29,7 @@ from bot.slack.directory import SlackDirectory
 logger = logging.getLogger(__name__)
 
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
+ANSWER_WORKERS = 4  # answers computed at once (CPU-bound retrieval on a small host); more wait their turn
 
 
 def notice_text(notice: Notice) -> str:
@@ -33,6 +42,8 @@ class SlackListeners:
 
     def __init__(self, desk: Desk, directory: SlackDirectory, settings: BotSettings) -> None:
         self.desk = desk
+        # Where answers are worked out and posted: never bolt's listener executor, whose threads call `ack()`.
+        self.answers = ThreadPoolExecutor(max_workers=ANSWER_WORKERS, thread_name_prefix="slack-answer")
         self.directory = directory
         self.ask_command = settings.slack_ask_command
         self.admin_command = settings.slack_admin_command
@@ -40,7 +51,6 @@ class SlackListeners:
         self._stream_in_channels = True  # until the workspace refuses chat.startStream outside assistant threads
 
     def register(self, app: App) -> None:
-        app.middleware(self.answer_each_event_once)
         assistant = Assistant()
         assistant.thread_started(self.start_assistant_thread)
         assistant.user_message(self.answer_in_assistant)
@@ -64,37 +74,58 @@ class SlackListeners:
 
     # --- events ----------------------------------------------------------------------------------------------
 
-    def answer_each_event_once(self, req, resp, next):  # noqa: ANN001, ANN201, A002 - bolt's middleware signature
-        """Slack re-sends an event it thinks was missed: answer it unless its id was already handled (the
-        original may have been lost while the bot restarted)."""
-        event_id = req.body.get("event_id") if isinstance(req.body, dict) else None
+    def first_delivery(self, request: BoltRequest) -> bool:
+        """Slack re-sends an event it thinks was missed: handle it unless its id was already handled (the
+        original may have been lost while the bot restarted). Each event listener asks first; being a SQLite
+        write, it runs there, after the ack, not in a middleware before it."""
+        event_id = request.body.get("event_id") if isinstance(request.body, dict) else None
         if event_id and not self.desk.first_delivery(str(event_id)):
-            logger.info("event already handled event_id=%s retry=%s", event_id, req.headers.get("x-slack-retry-num"))
-            return BoltResponse(status=200, body="")
-        return next()
+            logger.info("event already handled event_id=%s retry=%s", event_id,
+                        request.headers.get("x-slack-retry-num"))
+            return False
+        return True
 
-    def start_assistant_thread(self, say: Say, set_suggested_prompts: SetSuggestedPrompts) -> None:
+    def _later(self, work: Callable[[], None]) -> None:
+        """Run `work` on an answer worker; what it raises is logged like a listener's error."""
+        def run() -> None:
+            try:
+                work()
+            except Exception:  # noqa: BLE001 - the thread pool would drop it silently
+                logger.exception("unhandled error in a Slack answer")
+        self.answers.submit(run)
+
+    def start_assistant_thread(self, request: BoltRequest, say: Say,
+                               set_suggested_prompts: SetSuggestedPrompts) -> None:
+        if not self.first_delivery(request):
+            return
         say(messages.text("greeting"))
         set_suggested_prompts(prompts=messages.SUGGESTED_PROMPTS)
 
-    def answer_in_assistant(self, payload: dict, client: WebClient, set_status: SetStatus) -> None:
+    def answer_in_assistant(self, request: BoltRequest, payload: dict, client: WebClient,
+                            set_status: SetStatus) -> None:
+        if not self.first_delivery(request):
+            return
         channel, user = payload["channel"], payload["user"]
         if not self.desk.claim(channel, payload["ts"]):
             return  # answered already (a retry after a restart)
         set_status(messages.text("thinking"))
-        self.reply_in_thread(client, text=payload.get("text", ""), channel=channel,
-                             thread=payload.get("thread_ts") or payload["ts"], user=user,
-                             role=self.role(channel, "im", user), assistant=True, message=payload["ts"])
+        self.answer_later(client, text=payload.get("text", ""), channel=channel,
+                          thread=payload.get("thread_ts") or payload["ts"], user=user,
+                          role=lambda: self.role(channel, "im", user), assistant=True, message=payload["ts"])
 
-    def answer_mention(self, event: dict, client: WebClient) -> None:
+    def answer_mention(self, request: BoltRequest, event: dict, client: WebClient) -> None:
+        if not self.first_delivery(request):
+            return
         channel, user = event["channel"], event.get("user", "")
         if not self.desk.claim(channel, event["ts"]):
             return  # already answered as a `message` in a thread we follow
-        self.reply_in_thread(client, text=event.get("text", ""), channel=channel,
-                             thread=event.get("thread_ts") or event["ts"], user=user,
-                             role=self.role(channel, event.get("channel_type"), user), message=event["ts"])
+        self.answer_later(client, text=event.get("text", ""), channel=channel,
+                          thread=event.get("thread_ts") or event["ts"], user=user,
+                          role=lambda: self.role(channel, event.get("channel_type"), user), message=event["ts"])
 
-    def answer_dm_or_follow_up(self, event: dict, client: WebClient, context: Any) -> None:
+    def answer_dm_or_follow_up(self, request: BoltRequest, event: dict, client: WebClient, context: Any) -> None:
+        if not self.first_delivery(request):
+            return
         if event.get("subtype") or event.get("bot_id") or not event.get("text"):
             return  # edits, joins, bots (including ourselves)
         if context.bot_user_id and f"<@{context.bot_user_id}>" in event["text"]:
@@ -108,11 +139,11 @@ class SlackListeners:
             return
         if not self.desk.claim(channel, event["ts"]):
             return  # already answered as an `app_mention`
-        self.reply_in_thread(client, text=event["text"], channel=channel, thread=thread, user=user,
-                             role=self.role(channel, event.get("channel_type"), user), message=event["ts"])
+        self.answer_later(client, text=event["text"], channel=channel, thread=thread, user=user,
+                          role=lambda: self.role(channel, event.get("channel_type"), user), message=event["ts"])
 
-    def publish_home(self, event: dict, client: WebClient) -> None:
-        if event.get("tab", "home") != "home":
+    def publish_home(self, request: BoltRequest, event: dict, client: WebClient) -> None:
+        if not self.first_delivery(request) or event.get("tab", "home") != "home":
             return
         home = self.desk.home(staff=self.directory.is_staff(event["user"]))
         client.views_publish(user_id=event["user"], view=render.home_view(
@@ -130,6 +161,9 @@ class SlackListeners:
         if not question:
             respond(text=messages.text("ask_usage", command=self.ask_command), response_type="ephemeral")
             return
+        self._later(lambda: self._answer_privately(question, command, respond))
+
+    def _answer_privately(self, question: str, command: dict, respond: Respond) -> None:
         user, channel = command["user_id"], command["channel_id"]
         try:
             reply, answer_id = self.desk.ask(question, conversation=channel, thread=f"command:{user}", user=user,
@@ -156,11 +190,19 @@ class SlackListeners:
 
     # --- replies ---------------------------------------------------------------------------------------------
 
+    def answer_later(self, client: WebClient, *, text: str, channel: str, thread: str, user: str,
+                     role: Callable[[], str], assistant: bool = False, message: str | None = None) -> None:
+        """Follow the thread now (a quick follow-up is ours too), then answer on an answer worker: the role
+        (which may ask the Web API) and the answer are worked out there."""
+        self.desk.follow(channel, thread)
+        self._later(lambda: self.reply_in_thread(client, text=text, channel=channel, thread=thread, user=user,
+                                                 role=role(), assistant=assistant, message=message))
+
     def reply_in_thread(self, client: WebClient, *, text: str, channel: str, thread: str, user: str, role: str,
                         assistant: bool = False, message: str | None = None) -> None:
-        """Answer a question in its thread; an error becomes a short apology there, never silence. `message`
-        (its ts, claimed by the caller) is marked finished once the answer or the apology is posted."""
-        self.desk.follow(channel, thread)  # before posting: a quick follow-up is ours too
+        """Answer a question in its thread (followed already: `answer_later`); an error becomes a short apology
+        there, never silence. `message` (its ts, claimed by the caller) is marked finished once the answer or the
+        apology is posted."""
         question = _MENTION.sub("", text).strip()
         try:
             reply, answer_id = self.desk.ask(question, conversation=channel, thread=thread, user=user, role=role)

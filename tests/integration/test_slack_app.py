@@ -4,6 +4,7 @@ that records them; the real conversation core, Chroma and embedding model behind
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.settings import BotSettings
 from bot.slack.app import create_app
+from bot.slack.listeners import ANSWER_WORKERS
 from bot.state import BotState
 from tests.conftest import SHARED_DATA
 from tests.fakes.services import BlockingIngestor
@@ -343,6 +345,35 @@ def test_a_failed_private_answer_apologises_in_the_question_language(app, slack_
     app.dispatch(slash("/ask", question, MEMBER, slack_api))
     [reply] = slack_api.wait_for("/respond/1")
     assert reply["response_type"] == "ephemeral" and reply["text"].startswith(apology)
+
+
+def test_commands_are_acknowledged_while_every_answer_worker_is_busy(app, slack_api, services, monkeypatch):
+    """Answers queue under a burst; acks do not: a slash command is acknowledged and handled while every
+    answer worker is still working out an answer, and every queued mention is answered once afterwards."""
+    answer, release = services.concierge.answer, threading.Event()
+    busy = threading.Semaphore(0)
+
+    def slow(incoming):  # noqa: ANN001, ANN202
+        busy.release()
+        assert release.wait(60), "never released"
+        return answer(incoming)
+
+    monkeypatch.setattr(services.concierge, "answer", slow)
+    mentions = ANSWER_WORKERS + 2
+    try:
+        for i in range(mentions):
+            assert send_event(app, mention("What are the upcoming events?", ts=f"17000012{i:02d}.1")).status == 200
+        for _ in range(ANSWER_WORKERS):
+            assert busy.acquire(timeout=30), "every answer worker is busy"
+        assert app.dispatch(slash("/ask", "", MEMBER, slack_api)).status == 200
+        [usage] = slack_api.wait_for("/respond/1")  # handled too, not queued behind the answers
+        assert "/ask" in usage["text"] and slack_api.of("chat.postMessage") == []
+    finally:
+        release.set()
+    posts = slack_api.wait_for("chat.postMessage", mentions)
+    time.sleep(0.3)
+    assert sorted(p["thread_ts"] for p in posts) == [f"17000012{i:02d}.1" for i in range(mentions)]
+    assert len(slack_api.of("chat.postMessage")) == mentions
 
 
 def test_staff_status_and_unknown_actions(app, slack_api):
