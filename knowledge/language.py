@@ -12,11 +12,11 @@ _WORD = re.compile(r"[a-zß-ÿœæ']+", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)
-def _telling_words() -> dict[str, tuple[frozenset[str], str]]:
+def _telling_words() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
     """Each language's telling words (not stop words: each one is evidence for its language; accents and
     elisions kept) and the accented letters only it writes. What keyword search ignores is
     `knowledge.text.STOP_WORDS`."""
-    return {code: (frozenset(str(module.TELLING_WORDS).split()), str(module.ACCENTS))
+    return {code: (frozenset(str(module.TELLING_WORDS).split()), frozenset(str(module.ACCENTS)))
             for code, module in catalogs().items()}
 
 
@@ -42,7 +42,7 @@ def detect_language(text: str, default: str = "en") -> str:
                 scores[code] += weight
             if word in words:
                 scores[code] += weight
-            if accents and any(c in word for c in accents):
+            if not accents.isdisjoint(word):  # ingestion runs this on every record: a set test, not a loop
                 scores[code] += 0.5
     best = max(scores.values())
     leaders = [code for code, score in scores.items() if score == best]

@@ -26,7 +26,9 @@ from knowledge.worker import FileFailed, FileJob, FileWorker, read_file
 logger = logging.getLogger(__name__)
 
 PIPELINE_VERSION = "1"  # bump when loaders or chunking change what a file turns into
-_GROUP_TEXTS = 256  # embed this many new texts, then write their sources: progress survives a crash
+# Write finished sources after this many new texts: progress survives a crash. Each write also looks up the
+# sources' old chunk ids and updates the manifest: 1,024 cost 20-40% less per chunk than 256 (bench notes).
+_GROUP_TEXTS = 1024
 
 
 class UsageError(ValueError):
@@ -224,72 +226,136 @@ class Ingestor:
         report: IngestReport,
         notify: ProgressCallback,
     ) -> None:
-        """Embed group after group of sources; a writer thread stores one group while the next is embedded."""
-        total = sum(len(p.chunks) for p in pending)
-        progress = {"done": 0}
-        groups: list[list[_Pending]] = [[]]
-        texts_in_group = 0
-        for item in pending:
-            groups[-1].append(item)
-            texts_in_group += len(item.chunks)
-            if texts_in_group >= _GROUP_TEXTS:
-                groups.append([])
-                texts_in_group = 0
+        """Embed the new passages in full batches across sources; a writer thread stores finished sources.
+
+        Sources are written about `_GROUP_TEXTS` new texts at a time (progress survives a crash) while the
+        next ones are embedded, at most one write in flight. Vectors stay in numpy until one `tolist()` per
+        batch, and stored vectors are looked up only for sources that were indexed before.
+        """
+        window = _Window(total=sum(len(p.chunks) for p in pending), notify=notify)
+        batch = max(1, min(self._settings.embed_batch, _GROUP_TEXTS))
+        stamp = now.isoformat(timespec="seconds")
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-writer") as writer:
             writing: Future | None = None
-            for group in groups:
-                if not group:
-                    continue
-                writes = self._embed_group(group, fingerprints, now, report, notify, progress, total)
+
+            def write(finished: list[tuple[_Pending, list[list[float]]]]) -> None:
+                nonlocal writing
+                if not finished:
+                    return
+                writes = [self._write_of(item, vectors, fingerprints, stamp) for item, vectors in finished]
                 if writing is not None:
-                    writing.result()  # surface a write error, and keep at most one group in flight
+                    writing.result()  # surface a write error, and keep at most one write in flight
                 writing = writer.submit(self._store.write_sources, writes)
+
+            for item in pending:
+                if not item.is_new:  # a source never indexed has nothing stored to reuse: no read
+                    item.vectors = self._store.embeddings_by_hash(item.source.source_id)
+                window.add(item, report)
+                while window.queued >= batch:
+                    self._embed_batch(window, batch, report)
+                    if window.fresh >= _GROUP_TEXTS:
+                        write(window.take_finished())
+            while window.queued:
+                self._embed_batch(window, batch, report)
+            write(window.take_finished())
             if writing is not None:
                 writing.result()
+        if window.total:
+            notify("embedding", window.total, window.total)  # repeated passages and reuse finish the count
 
-    def _embed_group(self, group, fingerprints, now, report, notify, progress, total):  # noqa: ANN001, ANN201
-        """Embed what a group of sources needs (reusing stored vectors by content hash); return its writes."""
-        for item in group:
-            if not item.is_new:
-                item.vectors = self._store.embeddings_by_hash(item.source.source_id)
-        texts: dict[str, str] = {}
-        for item in group:
-            for chunk in item.chunks:
-                key = str(chunk.metadata["content_hash"])
-                if key not in item.vectors:
-                    texts.setdefault(key, chunk.embed_text)
-        keys = list(texts)
-        computed: dict[str, list[float]] = {}
-        batch = max(1, self._settings.embed_batch)
-        for start in range(0, len(keys), batch):
-            part = keys[start : start + batch]
-            computed.update(zip(part, self._embedder.encode_passages([texts[k] for k in part]).tolist()))
-            progress["done"] += len(part)
-            notify("embedding", min(progress["done"], total), total)
+    def _embed_batch(self, window: _Window, batch: int, report: IngestReport) -> None:
+        """Embed the next `batch` queued texts (one model call)."""
+        keys, texts = window.next_batch(batch)
+        vectors = self._embedder.encode_passages(texts).tolist()  # one conversion; the store wants lists
         report.chunks_embedded += len(keys)
-        stamp = now.isoformat(timespec="seconds")
-        writes = []
-        for item in group:
-            vectors = []
-            for chunk in item.chunks:
-                key = str(chunk.metadata["content_hash"])
-                if key in item.vectors:
-                    report.chunks_reused += 1
-                    vectors.append(item.vectors[key])
-                else:
-                    vectors.append(computed[key])
-            state = SourceState(
-                source_id=item.source.source_id,
-                root=str(item.source.root),
-                path=item.source.relpath,
-                fingerprint=fingerprints[item.source.source_id],
-                chunks=len(item.chunks),
-                title=str(item.chunks[0].metadata["title"]) if item.chunks else "",
-                ingested_at=stamp,
-                problems=tuple(item.problems),
-            )
-            writes.append((state, item.chunks, vectors))
-        progress["done"] = min(total, progress["done"] + sum(
-            1 for item in group for c in item.chunks if str(c.metadata["content_hash"]) in item.vectors))
-        notify("embedding", progress["done"], total)
-        return writes
+        window.computed(keys, vectors)
+
+    def _write_of(
+        self, item: _Pending, vectors: list[list[float]], fingerprints: dict[str, str], stamp: str
+    ) -> tuple[SourceState, list[Chunk], list[list[float]]]:
+        """What `KnowledgeStore.write_sources` needs for one source."""
+        state = SourceState(
+            source_id=item.source.source_id,
+            root=str(item.source.root),
+            path=item.source.relpath,
+            fingerprint=fingerprints[item.source.source_id],
+            chunks=len(item.chunks),
+            title=str(item.chunks[0].metadata["title"]) if item.chunks else "",
+            ingested_at=stamp,
+            problems=tuple(item.problems),
+        )
+        return state, item.chunks, vectors
+
+
+class _Window:
+    """The sources being embedded and not yet written: texts waiting for a batch, vectors computed for them.
+
+    A passage whose content hash is stored for its source is reused; one repeated within the window is
+    embedded once.
+    """
+
+    def __init__(self, total: int, notify: ProgressCallback) -> None:
+        self.total = total
+        self._notify = notify
+        self._items: list[_Pending] = []
+        self._queue: dict[str, str] = {}  # content hash -> text to embed, in order
+        self._vectors: dict[str, list[float]] = {}  # content hash -> vector computed in this window
+        self._missing: dict[int, int] = {}  # id(item) -> how many of its hashes are not computed yet
+        self._waiting: dict[str, list[_Pending]] = {}  # content hash -> items that wait for it
+        self.fresh = 0  # texts embedded since the last write
+        self._done = 0  # chunks whose vector is known (progress)
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    def add(self, item: _Pending, report: IngestReport) -> None:
+        missing = set()
+        for chunk in item.chunks:
+            key = str(chunk.metadata["content_hash"])
+            if key in item.vectors:
+                report.chunks_reused += 1
+                self._done += 1
+            elif key not in self._vectors:
+                missing.add(key)
+                self._queue.setdefault(key, chunk.embed_text)
+        for key in missing:
+            self._waiting.setdefault(key, []).append(item)
+        self._missing[id(item)] = len(missing)
+        self._items.append(item)
+
+    def next_batch(self, size: int) -> tuple[list[str], list[str]]:
+        keys = []
+        for key in self._queue:
+            keys.append(key)
+            if len(keys) == size:
+                break
+        return keys, [self._queue.pop(key) for key in keys]
+
+    def computed(self, keys: list[str], vectors: list[list[float]]) -> None:
+        for key, vector in zip(keys, vectors):
+            self._vectors[key] = vector
+            for item in self._waiting.pop(key, ()):
+                self._missing[id(item)] -= 1
+        self.fresh += len(keys)
+        self._done += len(keys)
+        self._notify("embedding", min(self._done, self.total), self.total)
+
+    def take_finished(self) -> list[tuple[_Pending, list[list[float]]]]:
+        """The sources whose every vector is known, in order, with their vectors chunk by chunk.
+
+        They leave the window, and so do the vectors no source left in it needs.
+        """
+        finished = [item for item in self._items if not self._missing[id(item)]]
+        if not finished:
+            return []
+        out = []
+        for item in finished:
+            del self._missing[id(item)]
+            keys = (str(c.metadata["content_hash"]) for c in item.chunks)
+            out.append((item, [item.vectors[k] if k in item.vectors else self._vectors[k] for k in keys]))
+        self._items = [item for item in self._items if id(item) in self._missing]
+        needed = {str(c.metadata["content_hash"]) for item in self._items for c in item.chunks}
+        self._vectors = {key: vector for key, vector in self._vectors.items() if key in needed}
+        self.fresh = 0
+        return out
