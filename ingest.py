@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None, *, clock: Clock | None = None) -> int:
 
     from knowledge.clock import system_clock
     from knowledge.embedding import EmbeddingError, load_embedder
+    from knowledge.keyword_index import KeywordIndex
     from knowledge.pipeline import Ingestor, UsageError
     from knowledge.settings import KnowledgeSettings
     from knowledge.store import StoreError, open_store
@@ -110,12 +111,16 @@ def main(argv: list[str] | None = None, *, clock: Clock | None = None) -> int:
         embedder = load_embedder(settings.embedding_model)
         store = open_store(settings.store_path, settings.chroma_url, settings.collection, embedder.name,
                            embedder.dimension, rebuild=args.rebuild and not args.dry_run)
+        keyword_index = KeywordIndex(settings.keyword_index_file())
+        if args.rebuild and not args.dry_run:
+            keyword_index.clear()
     except (StoreError, EmbeddingError) as exc:
         print(f"ingest.py: {exc}", file=sys.stderr)
         return EXIT_STORE
 
     bar, update = _progress_bar(not args.quiet and not args.json and sys.stderr.isatty())
-    ingestor = Ingestor(settings, store, embedder, now=clock or system_clock(ZoneInfo(settings.timezone)))
+    ingestor = Ingestor(settings, store, embedder, now=clock or system_clock(ZoneInfo(settings.timezone)),
+                        keyword_index=keyword_index)
     try:
         if bar is not None:
             with bar:

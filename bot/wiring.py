@@ -10,6 +10,7 @@ from bot.conversation import Concierge
 from knowledge.answering import Answerer, ChatModelAnswerer, ExtractiveAnswerer
 from knowledge.clock import Clock, system_clock
 from knowledge.embedding import Embedder, load_embedder
+from knowledge.keyword_index import KeywordIndex
 from knowledge.pipeline import Ingestor
 from knowledge.ranking import Ranking
 from knowledge.retrieval import Retriever
@@ -61,7 +62,9 @@ class Services:
         # The numbers that rank passages and decide to abstain, shared by retrieval and the conversation.
         # Benchmarks pass variants; one passed in carries its own threshold instead of KB_MIN_CONFIDENCE.
         self.ranking = ranking or default_ranking(settings)
-        self.retriever = Retriever(self.store, self.embedder, ranking=self.ranking)
+        # The keyword index lives in a file beside the store, synced by ingestion and by the retriever.
+        self.keyword_index = KeywordIndex(settings.keyword_index_file())
+        self.retriever = Retriever(self.store, self.embedder, ranking=self.ranking, keyword_index=self.keyword_index)
         extractive = ExtractiveAnswerer(self.embedder, ranking=self.ranking)
         model = chat_model if chat_model is not None else make_chat_model(settings)
         answerer: Answerer = extractive if model is None else ChatModelAnswerer(
@@ -72,7 +75,7 @@ class Services:
         )
 
     def ingestor(self) -> Ingestor:
-        return Ingestor(self.settings, self.store, self.embedder, now=self.clock)
+        return Ingestor(self.settings, self.store, self.embedder, now=self.clock, keyword_index=self.keyword_index)
 
     def status_line(self) -> str:
         """The index status in one line for staff (Slack and Teams `status`), even when the store is down."""

@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo
 
 from knowledge.clock import Clock
 from knowledge.embedding import Embedder
+from knowledge.keyword_index import KeywordIndex, source_version
 from knowledge.loaders import LoadContext, LoaderError, is_supported
 from knowledge.loaders.base import check_file_size
 from knowledge.models import Chunk, Failure, IngestReport, Source
 from knowledge.settings import KnowledgeSettings
-from knowledge.store import KnowledgeStore, SourceState
+from knowledge.store import KnowledgeStore, SourceState, StoredChunks
 from knowledge.worker import FileFailed, FileJob, FileWorker, read_file
 
 logger = logging.getLogger(__name__)
@@ -88,10 +89,12 @@ class Ingestor:
         store: KnowledgeStore,
         embedder: Embedder,
         now: Clock,
+        keyword_index: KeywordIndex | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
         self._embedder = embedder
+        self._keywords = keyword_index  # synced at the end of each run, so the next question finds it current
         self._tz = ZoneInfo(settings.timezone)
         self._now = now  # injected where objects are wired: tests pin it
 
@@ -160,7 +163,18 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         if not dry_run:
             self._record_run(report)
+            self._sync_keywords()
         return report
+
+    def _sync_keywords(self) -> None:
+        """Bring the keyword index in step: rows of written sources are already there (`_write`); this drops
+        the removed sources and records the run. On failure the bot's next question retries it."""
+        if self._keywords is None:
+            return
+        try:
+            self._keywords.sync(self._store)
+        except Exception:
+            logger.exception("keyword index sync failed after ingestion; the bot retries it at its next question")
 
     def _read_changed(
         self,
@@ -245,7 +259,7 @@ class Ingestor:
                 writes = [self._write_of(item, vectors, fingerprints, stamp) for item, vectors in finished]
                 if writing is not None:
                     writing.result()  # surface a write error, and keep at most one write in flight
-                writing = writer.submit(self._store.write_sources, writes)
+                writing = writer.submit(self._write, writes)
 
             for item in pending:
                 if not item.is_new:  # a source never indexed has nothing stored to reuse: no read
@@ -269,6 +283,22 @@ class Ingestor:
         vectors = self._embedder.encode_passages(texts).tolist()  # one conversion; the store wants lists
         report.chunks_embedded += len(keys)
         window.computed(keys, vectors)
+
+    def _write(self, writes: list[tuple[SourceState, list[Chunk], list[list[float]]]]) -> None:
+        """Store sources' chunks, then (beside the next embedding) their rows in the keyword index."""
+        self._store.write_sources(writes)
+        if self._keywords is None:
+            return
+        stored = StoredChunks()
+        for state, chunks, vectors in writes:
+            stored.ids += [c.id for c in chunks]
+            stored.documents += [c.text for c in chunks]
+            stored.metadatas += [{**c.metadata, "root": state.root} for c in chunks]  # as the store keeps them
+            stored.embeddings += vectors
+        try:
+            self._keywords.replace({state.source_id: source_version(state) for state, _, _ in writes}, stored)
+        except Exception:  # the end-of-run sync, or the bot's next question, catches up
+            logger.exception("keyword index update failed during ingestion")
 
     def _write_of(
         self, item: _Pending, vectors: list[list[float]], fingerprints: dict[str, str], stamp: str

@@ -21,6 +21,14 @@ class Ranking:
     """
 
     candidates: int = 40  # chunks each search (dense, keywords) proposes to the fusion
+    # Dense search asks the store unfiltered for this many times the candidates and filters them itself;
+    # Chroma filters only when too few pass (README, "Scale").
+    overfetch: int = 4
+    # Below this many chunks Chroma filters itself: its filtered search is exact and cheap at that size, where
+    # its approximate (HNSW) one moved a dev-set answer or two.
+    small_store: int = 5000
+    # A filter that leaves too few of those is searched exactly over the kept chunks' vectors up to this many.
+    exact_search_limit: int = 20000
     rrf_k: int = 60  # reciprocal rank fusion: the candidate at rank r (from 0) adds 1 / (rrf_k + r)
     # BM25 over passages in another language than the question mostly matches names and noise.
     foreign_keyword_weight: float = 0.25

@@ -12,99 +12,21 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 
 from knowledge.embedding import Embedder
-from knowledge.filters import AtLeast, ChunkFilter, Condition, Filters, OneOf
+from knowledge.filters import ChunkFilter, Filters
+from knowledge.keyword_index import KeywordIndex, run_id_of
 from knowledge.models import MetadataValue
 from knowledge.ranking import Hit, Ranking, best_first, boost_kind, cap_per_source, coverage, keyword_weight
-from knowledge.store import KnowledgeStore, StoreUnavailable
+from knowledge.store import KnowledgeStore, StoredChunks, StoreUnavailable
 from knowledge.text import keywords, names
 from knowledge.time_scope import TimeScope
 
 __all__ = ["Filters", "Hit", "Retriever"]
 
 logger = logging.getLogger(__name__)
-
-
-class _KeywordIndex:
-    """BM25 over every chunk's title, heading and text, plus metadata columns to filter it with numpy;
-    rebuilt when the store changes."""
-
-    _COLUMNS = ("audience", "kind", "start_ts", "end_ts", "deadline_ts")
-
-    def __init__(self) -> None:
-        self.ids: list[str] = []
-        self.texts: list[str] = []
-        self.metadatas: list[dict] = []
-        self.tokens: list[set[str]] = []
-        self.position: dict[str, int] = {}
-        self.document_frequency: dict[str, int] = {}
-        self.columns: dict[str, np.ndarray] = {}
-        self.bm25: Any = None  # a bm25s.BM25 once built (bm25s ships no type hints)
-
-    def build(self, ids: Sequence[str], documents: Sequence[str], metadatas: Sequence[dict]) -> None:
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets itself to DEBUG when imported
-        self.ids, self.texts, self.metadatas = list(ids), list(documents), list(metadatas)
-        self.position = {cid: i for i, cid in enumerate(self.ids)}
-        corpus = [keywords(f"{m.get('title', '')} {m.get('heading', '')} {m.get('reference', '')} {d}")
-                  for d, m in zip(documents, metadatas)]
-        self.tokens = [set(c) for c in corpus]
-        frequency: dict[str, int] = {}
-        for tokens in self.tokens:
-            for token in tokens:
-                frequency[token] = frequency.get(token, 0) + 1
-        self.document_frequency = frequency
-        self.columns = {}
-        for name in self._COLUMNS:
-            values = [m.get(name) for m in self.metadatas]
-            if name.endswith("_ts"):
-                self.columns[name] = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
-            else:
-                self.columns[name] = np.array(["" if v is None else str(v) for v in values], dtype=object)
-        self.bm25 = None
-        if ids:
-            self.bm25 = bm25s.BM25()
-            self.bm25.index([c or ["__empty__"] for c in corpus], show_progress=False)
-
-    def mask(self, selection: ChunkFilter) -> np.ndarray:
-        """The chunks a filter keeps, evaluated on the metadata columns (no Python loop per chunk)."""
-        result = np.ones(len(self.ids), dtype=bool)
-        for condition in selection.conditions:
-            result &= self._condition_mask(condition)
-        return result
-
-    def _condition_mask(self, condition: Condition) -> np.ndarray:
-        column = self.columns.get(condition.field)
-        if column is None:  # a field we keep no column for: evaluate it the slow way
-            return np.array([condition.accepts(m) for m in self.metadatas], dtype=bool)
-        if isinstance(condition, OneOf):
-            return np.isin(column, list(condition.values))
-        with np.errstate(invalid="ignore"):  # NaN (missing) compares False, as in Chroma
-            return column >= condition.bound if isinstance(condition, AtLeast) else column < condition.bound
-
-    def tokens_of(self, hit: Hit) -> set[str]:
-        """The keywords of a chunk as indexed (read from its text when the index does not hold it)."""
-        at = self.position.get(hit.id)
-        return self.tokens[at] if at is not None else set(keywords(hit.text))
-
-    def rare(self, words: set[str], max_share: float) -> set[str]:
-        """The words found in at most `max_share` of the chunks: names that single passages out."""
-        limit = max(1, int(max_share * len(self.tokens)))
-        return {w for w in words if 0 < self.document_frequency.get(w, 0) <= limit}
-
-    def search(self, query_tokens: list[str], mask: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """(chunk position, BM25 score) of the best `k` chunks `mask` keeps, best first; no zero scores."""
-        if self.bm25 is None or not query_tokens or not mask.any():
-            return []
-        k = min(k, len(self.ids))
-        docs, scores = self.bm25.retrieve([query_tokens], k=k, show_progress=False,
-                                          weight_mask=mask.astype(np.float32))
-        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
 
 
 class Retriever:
@@ -116,14 +38,16 @@ class Retriever:
     """
 
     def __init__(self, store: KnowledgeStore, embedder: Embedder, *, ranking: Ranking | None = None,
-                 rebuild_backoff: float = 300.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+                 keyword_index: KeywordIndex | None = None, rebuild_backoff: float = 300.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self._store = store
         self._embedder = embedder
         self._ranking = ranking or Ranking()
-        self._keywords = _KeywordIndex()
+        # Persisted beside the store in production (wiring); a temporary one otherwise, filled at first use.
+        self.keyword_index = keyword_index or KeywordIndex()
         self._generation: object = None
-        # A keyword index that failed to build: (store generation, when, by `monotonic`). Until the store
-        # changes or `rebuild_backoff` seconds pass, questions are answered without rebuilding it.
+        # A keyword sync that failed: (store generation, when, by `monotonic`). Until the store changes or
+        # `rebuild_backoff` seconds pass, questions are answered with the keyword index as it is.
         self._failed: tuple[object, float] | None = None
         self._rebuild_backoff = rebuild_backoff
         self._monotonic = monotonic  # elapsed seconds only (never the date): tests pass their own
@@ -143,53 +67,41 @@ class Retriever:
         return vector
 
     def refresh(self) -> None:
-        """Rebuild the keyword index if the store changed since the last build (cheap when it has not).
+        """Bring the keyword index in step with the store if an ingestion ran since (cheap when none did).
 
-        The chunks are read a page at a time. A build that fails is logged and not retried on every question:
-        only once the store changes or after `rebuild_backoff` seconds; meanwhile answers come from dense
-        search (and the previous keyword index, if there was one). An unreachable store raises `StoreError`.
+        Only the sources a run changed are read back (`KeywordIndex.sync`). While one thread syncs, the others
+        answer with the index as it is instead of waiting. A sync that fails is logged and not retried on
+        every question: only once the store changes or after `rebuild_backoff` seconds; meanwhile answers
+        come from dense search and the index as it was. An unreachable store raises `StoreError`.
         """
-        last_run = self._store.last_run()
-        generation = (self._store.count(), last_run.get("run_id") or last_run.get("finished_at"))
-        with self._lock:
-            if generation == self._generation:
-                return
+        generation = run_id = run_id_of(self._store.last_run())
+        if generation == self._generation:
+            return
+        if not self._lock.acquire(blocking=False):
+            return  # another question is syncing: answer with the index as it is
+        try:
             if self._failed is not None and self._failed[0] == generation \
                     and self._monotonic() - self._failed[1] < self._rebuild_backoff:
                 return
+            index = self.keyword_index
+            if index.synced_run == run_id:
+                self._generation = generation  # synced already (by ingestion, or the file kept from before)
+                return
             try:
-                index = self._build_keyword_index()
+                index.sync(self._store)
             except StoreUnavailable:
                 raise  # the question cannot be answered at all: the caller says so
             except Exception:  # any other failure: answer from dense search, retry later
                 if self._failed is None or self._failed[0] != generation:
-                    logger.exception("keyword index build failed chunks=%s; answering from dense search, "
-                                     "retrying in %.0fs or when the index changes", generation[0],
-                                     self._rebuild_backoff)
+                    logger.exception("keyword index sync failed run=%s; answering from dense search, "
+                                     "retrying in %.0fs or when the index changes", run_id, self._rebuild_backoff)
                 else:
-                    logger.warning("keyword index build failed again chunks=%s", generation[0])
+                    logger.warning("keyword index sync failed again run=%s", run_id)
                 self._failed = (generation, self._monotonic())
                 return
-            self._keywords, self._generation, self._failed = index, generation, None
-            logger.info("keyword index rebuilt chunks=%d", len(index.ids))
-
-    def _build_keyword_index(self) -> _KeywordIndex:
-        ids: list[str] = []
-        documents: list[str] = []
-        metadatas: list[dict] = []
-        seen: set[str] = set()
-        for page in self._store.iter_chunks(include=["documents", "metadatas"]):
-            for cid, document, meta in zip(page.ids, page.documents, page.metadatas):
-                # Pages are read by offset, and an ingestion may write meanwhile: a chunk read twice is kept
-                # once, and one missed is read at the next build (the store's generation has changed).
-                if cid not in seen:
-                    seen.add(cid)
-                    ids.append(cid)
-                    documents.append(document or "")
-                    metadatas.append(meta or {})
-        index = _KeywordIndex()
-        index.build(ids, documents, metadatas)
-        return index
+            self._generation, self._failed = generation, None
+        finally:
+            self._lock.release()
 
     def search(self, question: str, filters: Filters, k: int = 5, language: str | None = None) -> list[Hit]:
         """Best chunks for the question, at most `max_per_source` per source, best first."""
@@ -234,72 +146,128 @@ class Retriever:
 
     def _fuse(self, question: str, vector: np.ndarray, selection: ChunkFilter, k: int,
               prefer_kind: str | None = None, language: str | None = None) -> list[Hit]:
-        """Dense and keyword candidates fused by reciprocal rank, checked against the store, capped per source."""
-        total = self._store.count()
-        if total == 0:
+        """Dense and keyword candidates fused by reciprocal rank, capped per source, checked against the store.
+
+        Candidates are scored on what the keyword index holds (metadata, keywords, vectors); only the few
+        that make the answer are read from the store, and re-checked there.
+        """
+        hits = self._dense_candidates(vector, selection)
+        self._add_keyword_candidates(hits, question, selection, language)
+        if not hits:
             return []
-        index = self._keywords  # one index for the whole search: another thread may swap in a newer one
-        keyword_mask = index.mask(selection)
-        index_is_current = len(index.ids) == total
-        if index_is_current and not keyword_mask.any():
-            return []
-        # A filter that keeps every chunk (e.g. an index of public documents) is not worth Chroma's filtering;
-        # only an index as large as the store can tell.
-        filter_in_chroma = not (index_is_current and keyword_mask.all())
-        hits = self._dense_candidates(vector, selection, total, filter_in_chroma=filter_in_chroma)
-        self._add_keyword_candidates(hits, index, question, keyword_mask, language)
-        self._backfill_dense(hits, vector, selection)
+        tokens = self._describe(hits, vector)
         asked = set(keywords(question))
         for hit in hits.values():
-            hit.coverage = coverage(asked, index.tokens_of(hit))
+            hit.coverage = coverage(asked, tokens[hit.id])
         boost_kind(hits.values(), prefer_kind, self._ranking.kind_boost)
-        return cap_per_source(best_first(hits.values()), self._ranking.max_per_source, k)
+        return self._checked(best_first(hits.values()), selection, k)
 
-    def _dense_candidates(self, vector: np.ndarray, selection: ChunkFilter, total: int, *,
-                          filter_in_chroma: bool) -> dict[str, Hit]:
-        """The chunks nearest in meaning, by id, with their cosine and fused score.
+    def _dense_candidates(self, vector: np.ndarray, selection: ChunkFilter) -> dict[str, Hit]:
+        """The chunks nearest in meaning that `selection` keeps, by id, with their cosine and fused score.
 
-        A store error propagates (`StoreError`): answering from keywords alone would hide an outage.
+        Chroma's own filtering reads every chunk's metadata: on a large store it turns a 5 ms query into hundreds
+        of milliseconds (on a small one it is cheap, and exact: used below `small_store` chunks). So the store
+        is asked unfiltered (ids and distances only, then `overfetch` times
+        more when the filter left too few) and the filter is applied on the keyword index's copy of the
+        metadata. A narrow filter
+        (next month's events) that leaves too few is answered by an exact search over the vectors of the
+        chunks it keeps, from the keyword index; Chroma filters only when that set is large or the keyword
+        index is not known to be current. Texts and metadata are read from the store afterwards, and
+        re-checked there (`_backfill`). A store error propagates (`StoreError`).
         """
-        got = self._store.query(vector.tolist(), min(self._ranking.candidates, total),
-                                selection if filter_in_chroma else None)
+        wanted, overfetch = self._ranking.candidates, self._ranking.overfetch
+        if self.keyword_index.size() < self._ranking.small_store:  # Chroma's filter is cheap there, and exact
+            got = self._store.query(vector.tolist(), wanted, selection, include=())
+            return self._dense_hits(list(zip(got.ids, got.distances)))
+        got = self._store.query(vector.tolist(), wanted, None, include=())
+        ranked = self._passing(got.ids, got.distances, selection)
+        if len(ranked) < wanted and len(got.ids) == wanted:  # some filtered out: ask for more, then narrow
+            got = self._store.query(vector.tolist(), wanted * overfetch, None, include=())
+            ranked = self._passing(got.ids, got.distances, selection)
+            if len(ranked) < wanted and len(got.ids) == wanted * overfetch:
+                ranked = self._narrow_dense(vector, selection, wanted)
+        return self._dense_hits(ranked[:wanted])
+
+    def _dense_hits(self, ranked: list[tuple[str, float]]) -> dict[str, Hit]:
         hits: dict[str, Hit] = {}
-        for rank, (cid, doc, meta, dist) in enumerate(zip(got.ids, got.documents, got.metadatas, got.distances)):
-            if not filter_in_chroma and not selection.accepts(meta or {}):
-                continue  # the keyword index that judged the filter needless is older than the store
-            hit = hits.setdefault(cid, Hit(cid, doc or "", dict(meta or {})))
-            hit.dense = max(0.0, 1.0 - float(dist))
+        for rank, (cid, distance) in enumerate(ranked):
+            hit = hits.setdefault(cid, Hit(cid, "", {}))
+            hit.dense = max(0.0, 1.0 - distance)
             hit.score += self._ranking.fused(rank)
         return hits
 
-    def _add_keyword_candidates(self, hits: dict[str, Hit], index: _KeywordIndex, question: str, mask: np.ndarray,
+    def _passing(self, ids: list[str], distances: list[float], selection: ChunkFilter) -> list[tuple[str, float]]:
+        """(id, distance) of the chunks the filter keeps, by the keyword index's copy of their metadata.
+
+        Chunks the index does not know yet (a run it has not synced) pass here; `_backfill` checks them.
+        """
+        if not selection.conditions:
+            return list(zip(ids, distances))
+        passing = self.keyword_index.passing(ids, selection)
+        return [(cid, d) for cid, d in zip(ids, distances) if passing.get(cid, True)]
+
+    def _narrow_dense(self, vector: np.ndarray, selection: ChunkFilter, wanted: int) -> list[tuple[str, float]]:
+        """Nearest chunks under a filter that keeps few: exact search in the keyword index, else Chroma's filter."""
+        index = self.keyword_index
+        if self._failed is None and self._generation is not None \
+                and index.count(selection) <= self._ranking.exact_search_limit:
+            return [(cid, 1.0 - cosine) for cid, cosine in index.nearest(vector, selection, wanted)]
+        got = self._store.query(vector.tolist(), wanted, selection, include=())
+        return list(zip(got.ids, got.distances))
+
+    def _add_keyword_candidates(self, hits: dict[str, Hit], question: str, selection: ChunkFilter,
                                 language: str | None) -> None:
         """Add the BM25 ranking to `hits`, a match weighed by `keyword_weight` (names, the question's language)."""
+        index = self.keyword_index
         asked_names = index.rare(names(question), self._ranking.rare_name_share)
-        for rank, (at, score) in enumerate(index.search(keywords(question), mask, self._ranking.candidates)):
-            cid = index.ids[at]
-            hit = hits.setdefault(cid, Hit(cid, index.texts[at], dict(index.metadatas[at])))
-            hit.keyword = score
-            weight = keyword_weight(asked_names, index.tokens[at], hit.metadata.get("language"), language,
+        for rank, found in enumerate(index.search(keywords(question), selection, self._ranking.candidates)):
+            hit = hits.get(found.id)
+            if hit is None:  # text, metadata and cosine come from the store (`_backfill`)
+                hit = hits[found.id] = Hit(found.id, "", {})
+            hit.keyword = found.score
+            weight = keyword_weight(asked_names, found.tokens, found.metadata.get("language"), language,
                                     self._ranking.foreign_keyword_weight)
             hit.score += self._ranking.fused(rank, weight)
 
-    def _backfill_dense(self, hits: dict[str, Hit], vector: np.ndarray, selection: ChunkFilter) -> None:
-        """Give keyword-only hits their cosine from the stored vectors and their text as stored now.
-
-        The keyword index may be older than the store (rebuilt after a run, or kept after a failed rebuild):
-        a chunk since removed, or whose audience or dates no longer pass the filter, is dropped.
-        """
-        missing = [h for h in hits.values() if h.dense == 0.0]
-        if not missing:
-            return
-        stored = self._store.get_chunks([h.id for h in missing], include=["embeddings", "documents", "metadatas"])
-        current = {cid: (emb, doc, meta) for cid, emb, doc, meta in
-                   zip(stored.ids, stored.embeddings, stored.documents, stored.metadatas)}
-        for hit in missing:
-            if hit.id not in current or not selection.accepts(current[hit.id][2] or {}):
-                del hits[hit.id]
+    def _describe(self, hits: dict[str, Hit], vector: np.ndarray) -> dict[str, set[str]]:
+        """Give every hit its metadata, and keyword-only hits their cosine, from the keyword index; the keywords
+        of each hit are returned. Chunks the index does not hold yet (a run it has not synced) are read
+        from the store."""
+        described = self.keyword_index.describe(list(hits))
+        tokens: dict[str, set[str]] = {}
+        missing = [cid for cid in hits if cid not in described]
+        stored = self._store.get_chunks(missing, include=["embeddings", "documents", "metadatas"]) if missing \
+            else StoredChunks()
+        for cid, emb, doc, meta in zip(stored.ids, stored.embeddings, stored.documents, stored.metadatas):
+            described[cid] = (dict(meta or {}), set(keywords(doc or "")), np.asarray(emb, dtype=np.float32))
+            hits[cid].text = doc or ""
+        for cid, hit in list(hits.items()):
+            if cid not in described:  # gone from the store
+                del hits[cid]
                 continue
-            emb, doc, meta = current[hit.id]
-            hit.text, hit.metadata = doc or "", dict(meta or {})
-            hit.dense = max(0.0, float(np.dot(np.asarray(emb, dtype=np.float32), vector)))
+            meta, tokens[cid], stored_vector = described[cid]
+            hit.metadata = dict(meta)
+            if hit.dense == 0.0 and stored_vector is not None and len(stored_vector) == len(vector):
+                hit.dense = max(0.0, float(np.dot(stored_vector, vector)))
+        return tokens
+
+    def _checked(self, ranked: list[Hit], selection: ChunkFilter, k: int) -> list[Hit]:
+        """The first `k` hits, at most `max_per_source` per source, with their text and metadata as stored now.
+
+        The keyword index may be older than the store (a run in another process not synced yet, or a failed
+        sync): a chunk since removed, or whose audience or dates no longer pass the filter, is dropped and the
+        next one taken. The store is read `k` + 2 hits at a time: usually once.
+        """
+        capped = cap_per_source(ranked, self._ranking.max_per_source, len(ranked))
+        out: list[Hit] = []
+        for start in range(0, len(capped), k + 2):
+            window = capped[start:start + k + 2]
+            stored = self._store.get_chunks([h.id for h in window], include=["documents", "metadatas"])
+            current = {cid: (doc, meta) for cid, doc, meta in zip(stored.ids, stored.documents, stored.metadatas)}
+            for hit in window:
+                if hit.id in current and selection.accepts(current[hit.id][1] or {}):
+                    hit.text, hit.metadata = current[hit.id][0] or "", dict(current[hit.id][1] or {})
+                    out.append(hit)
+                    if len(out) == k:
+                        return out
+        return out

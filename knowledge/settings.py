@@ -27,6 +27,12 @@ class KnowledgeSettings(BaseSettings):
         "When set, the embedded store is not used.",
     )
     collection: str = Field("cluster_knowledge", description="Chroma collection name (3+ characters).")
+    keyword_index_path: Path | None = Field(
+        None,
+        description="SQLite file of the keyword (BM25) index; default "
+        "`<KB_STORE_PATH>/<KB_COLLECTION>.keywords.sqlite3`. Each machine may keep its own: it follows the "
+        "store by itself.",
+    )
     embedding_model: str = Field(
         "use-multilingual",
         description="Embedding model: `use-multilingual` (packaged, offline), `e5-small` (packaged, offline), "
@@ -117,6 +123,10 @@ class KnowledgeSettings(BaseSettings):
             pairs = (item.split("=", 1) for item in re.split(r",\s*(?=[a-z]{2,3}=)", value.strip()) if item)
             return {code.strip(): contact.strip() for code, contact in pairs}
         return value
+
+    def keyword_index_file(self) -> Path:
+        """Where the keyword index lives (KB_KEYWORD_INDEX_PATH, else beside the embedded store)."""
+        return self.keyword_index_path or self.store_path / f"{self.collection}.keywords.sqlite3"
 
     def contacts(self) -> dict[str, str]:
         """Whom members are sent to, by language code ("en" always present; others default to it).

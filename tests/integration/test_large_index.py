@@ -1,5 +1,5 @@
 """An index of any size: more chunks and sources than SQLite binds in one statement (32,766) still answers,
-and a keyword index that fails to build is not rebuilt on every question."""
+and a keyword index that fails to sync is not retried on every question."""
 
 from __future__ import annotations
 
@@ -12,12 +12,10 @@ from bot.conversation import Concierge, Incoming
 from bot.wiring import Services
 from knowledge.answering import ExtractiveAnswerer
 from knowledge.chunking import chunk_records
-from knowledge.filters import ChunkFilter
 from knowledge.models import Record
 from knowledge.retrieval import Retriever
 from knowledge.settings import KnowledgeSettings
 from knowledge.store import (
-    PAGE_SIZE,
     KnowledgeStore,
     SourceState,
     StoredChunks,
@@ -36,14 +34,19 @@ VOUCHER = ("Quantum biotech voucher",
            "The quantum biotech voucher pays up to 40,000 euros for a first feasibility study with a partner laboratory.")
 
 
-def one_chunk_sources(count: int, special_at: int | None = None) -> list[tuple[SourceState, list, list]]:
-    """`count` sources of one tiny chunk each (the special one about the voucher), vectors not yet computed."""
+def one_chunk_sources(count: int, special_at: int | None = None, per_source: int = 1
+                      ) -> list[tuple[SourceState, list, list]]:
+    """`count` sources of `per_source` tiny chunks each (note `special_at` is about the voucher), vectors not
+    yet computed."""
     items = []
     for n in range(count):
-        title, text = VOUCHER if n == special_at else (f"Meeting note {n}", f"Routine meeting note number {n}.")
         source_id = f"notes/note{n:05d}.md"
-        record = Record(title=title, text=text, url=f"https://kb.test/notes/{n}")
-        chunks = chunk_records([record], source_id=source_id, path=f"note{n:05d}.md")
+        records = []
+        for m in range(n * per_source, (n + 1) * per_source):
+            title, text = VOUCHER if m == special_at else (f"Meeting note {m}", f"Routine meeting note number {m}.")
+            records.append(Record(title=title, text=text, url=f"https://kb.test/notes/{m}"))
+        title = records[0].title
+        chunks = chunk_records(records, source_id=source_id, path=f"note{n:05d}.md")
         state = SourceState(source_id=source_id, root="/kb/notes", path=f"note{n:05d}.md", fingerprint=str(n),
                             chunks=len(chunks), title=title)
         items.append((state, chunks, []))
@@ -51,11 +54,12 @@ def one_chunk_sources(count: int, special_at: int | None = None) -> list[tuple[S
 
 
 def write(store: KnowledgeStore, embedder: HashingEmbedder, items: list, group: int = 5000) -> None:
-    """What ingestion does, minus reading files: embed and write group after group of sources."""
+    """What ingestion does, minus reading files: embed and write group after group of sources, record the run."""
     for start in range(0, len(items), group):
         part = items[start : start + group]
         vectors = iter(embedder.encode_passages([c.embed_text for _, chunks, _ in part for c in chunks]).tolist())
         store.write_sources([(state, chunks, [next(vectors) for _ in chunks]) for state, chunks, _ in part])
+    store.record_run({"run_id": f"run-{store.count()}"})
 
 
 @pytest.fixture
@@ -67,14 +71,11 @@ def embedded(tmp_path: Path) -> Iterator[tuple[KnowledgeSettings, KnowledgeStore
     release_embedded_store(settings.store_path)
 
 
-def test_an_index_larger_than_one_sqlite_statement_answers_and_lists_its_sources(embedded):
+def test_an_index_larger_than_one_sqlite_statement_answers(embedded):
     settings, store, embedder = embedded
-    count = SQLITE_MAX_VARIABLES + 234  # 33,000 sources of one chunk each
-    write(store, embedder, one_chunk_sources(count, special_at=20_000))
+    count = SQLITE_MAX_VARIABLES + 234  # 33,000 chunks in 66 sources (more sources than that: read page by page)
+    write(store, embedder, one_chunk_sources(count // 500, special_at=20_000, per_source=500))
     assert store.count() == count
-
-    sources = store.sources()
-    assert len(sources) == count and sources["notes/note20000.md"].title == VOUCHER[0]
 
     services = Services(settings, embedder=embedder, store=store, clock=lambda: TODAY)
     reply = services.concierge.answer(Incoming("How much does the quantum biotech voucher pay?"))
@@ -93,23 +94,22 @@ def test_sources_are_read_page_by_page(embedded):
 
 
 class FailingKeywordReads(KnowledgeStore):
-    """A store whose full reads fail (as `get` did past 32,766 chunks) while searching still works."""
+    """A store whose reads for the keyword index fail (as `get` did past 32,766 chunks) while searching works."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.full_reads = 0
+        self.keyword_reads = 0
         self.failing = True
 
-    def iter_chunks(self, *, where: ChunkFilter | None = None, include: Sequence[str] = ("documents", "metadatas"),
-                    page_size: int = PAGE_SIZE) -> Iterator[StoredChunks]:
-        if where is None:
-            self.full_reads += 1
-            if self.failing:
-                raise StoreError("Error executing plan: too many SQL variables")
-        return super().iter_chunks(where=where, include=include, page_size=page_size)
+    def chunks_of(self, source_ids: Sequence[str], include: Sequence[str] = ("documents", "metadatas")
+                  ) -> Iterator[StoredChunks]:
+        self.keyword_reads += 1
+        if self.failing:
+            raise StoreError("Error executing plan: too many SQL variables")
+        return super().chunks_of(source_ids, include=include)
 
 
-def test_a_failed_keyword_index_is_retried_after_a_back_off_or_a_change_not_on_every_question(tmp_path, caplog):
+def test_a_failed_keyword_sync_is_retried_after_a_back_off_or_a_change_not_on_every_question(tmp_path, caplog):
     embedder = HashingEmbedder()
     store = FailingKeywordReads(make_client(tmp_path / "chroma", None), "flaky_index", embedder.name,
                                 embedder.dimension)
@@ -119,24 +119,67 @@ def test_a_failed_keyword_index_is_retried_after_a_back_off_or_a_change_not_on_e
     concierge = Concierge(retriever, ExtractiveAnswerer(embedder), contact="the team", clock=lambda: TODAY)
     question = Incoming("How much does the quantum biotech voucher pay?")
 
-    for _ in range(3):  # answered from dense search; the build was tried once and logged once
+    for _ in range(3):  # answered from dense search; the sync was tried once and logged once
         reply = concierge.answer(question)
         assert reply.sources[0].url == "https://kb.test/notes/7" and not reply.abstained
-    assert store.full_reads == 1
+    assert store.keyword_reads == 1
     assert [r.levelname for r in caplog.records if "keyword index" in r.getMessage()] == ["ERROR"]
 
     elapsed[0] = 299.0
     concierge.answer(question)
-    assert store.full_reads == 1
+    assert store.keyword_reads == 1
     elapsed[0] = 301.0  # the back-off is over: tried again (and failing again, logged without a traceback)
     concierge.answer(question)
-    assert store.full_reads == 2
+    assert store.keyword_reads == 2
     assert [r.levelname for r in caplog.records if "keyword index" in r.getMessage()] == ["ERROR", "WARNING"]
 
     store.failing = False
-    write(store, embedder, one_chunk_sources(31)[30:])  # the index changed: tried again at once, and it works
+    write(store, embedder, one_chunk_sources(31)[30:])  # a run changed the index: tried again at once, and it works
     concierge.answer(question)
-    assert store.full_reads == 3
+    assert store.keyword_reads == 3
     concierge.answer(question)
-    assert store.full_reads == 3
+    assert store.keyword_reads == 3
+    assert retriever.keyword_index.count() == 31
     release_embedded_store(tmp_path / "chroma")
+
+
+class PageCheckingCollection:
+    """A Chroma collection that records how many records each `get` asks for (`None`: all of them)."""
+
+    def __init__(self, collection: object) -> None:
+        self._collection = collection
+        self.asked: list[int | None] = []
+
+    def get(self, ids=None, where=None, limit=None, offset=None, include=None):  # noqa: ANN001, ANN201
+        self.asked.append(len(ids) if ids is not None else limit)
+        return self._collection.get(ids=ids, where=where, limit=limit, offset=offset, include=include)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._collection, name)
+
+
+def test_no_read_of_ingestion_search_or_status_asks_chroma_for_more_than_a_page(monkeypatch, settings, embedder):
+    """What broke past 32,766 chunks (one `get` of everything), caught on a small store with a page of 7."""
+    import knowledge.store as store_module
+
+    monkeypatch.setattr(store_module, "PAGE_SIZE", 7)
+    store = open_store(settings.store_path, None, settings.collection, embedder.name, embedder.dimension)
+    chunks, manifest = PageCheckingCollection(store._chunks), PageCheckingCollection(store._sources)
+    store._chunks, store._sources = chunks, manifest
+    services = Services(settings, embedder=embedder, store=store, clock=lambda: TODAY)
+    sample = Path(__file__).resolve().parents[2] / "knowledge" / "sample"
+    services.ingestor().run([sample])
+    assert store.count() > 3 * 7 and len(store.sources()) >= 3
+
+    reply = services.concierge.answer(Incoming("How do I apply for the accreditation programme?"))
+    assert reply.sources and not reply.abstained
+    listing = services.concierge.answer(Incoming("What are the upcoming events?"))
+    assert listing.sources
+    assert services.index_status()["chunks"] == store.count()
+    services.retriever.upcoming("event", "member", TODAY)
+    services.ingestor().run([sample])  # an unchanged re-run reads the manifest and nothing else
+
+    asked = chunks.asked + manifest.asked
+    assert asked and None not in asked and max(n for n in asked if n is not None) <= 7, asked
+    store.close()
+    release_embedded_store(settings.store_path)

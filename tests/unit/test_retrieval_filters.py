@@ -1,5 +1,5 @@
-"""Role and time filters: who may see what; the one filter definition reads the same in Python and numpy
-(Chroma's reading is checked in tests/integration/test_retrieval_filters_in_chroma.py)."""
+"""Role and time filters: who may see what; the one filter definition reads the same in Python and in the
+keyword index's SQL (Chroma's reading is checked in tests/integration/test_retrieval_filters_in_chroma.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from knowledge.filters import AtLeast, Below, ChunkFilter, Filters, OneOf, allowed_audiences
-from knowledge.retrieval import _KeywordIndex
-from knowledge.store import chroma_where
+from knowledge.keyword_index import KeywordIndex
+from knowledge.store import StoredChunks, chroma_where
 from knowledge.time_scope import parse_time_scope
 from tests.conftest import PARIS, ROOT
 
@@ -27,11 +27,22 @@ METADATAS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def index() -> _KeywordIndex:
-    built = _KeywordIndex()
-    built.build([f"c{i}" for i in range(len(METADATAS))], [m["title"] for m in METADATAS], METADATAS)
+def keyword_index(metadatas: list[dict]) -> KeywordIndex:
+    built = KeywordIndex()
+    ids = [f"c{i}" for i in range(len(metadatas))]
+    built.replace({"s": "1"}, StoredChunks(ids=ids, documents=[str(m.get("title", "text")) for m in metadatas],
+                                         metadatas=[{"source_id": "s", **m} for m in metadatas]))
     return built
+
+
+def kept_by_sql(index: KeywordIndex, selection: ChunkFilter, count: int) -> list[bool]:
+    passing = index.passing([f"c{i}" for i in range(count)], selection)
+    return [passing[f"c{i}"] for i in range(count)]
+
+
+@pytest.fixture(scope="module")
+def index() -> KeywordIndex:
+    return keyword_index(METADATAS)
 
 
 def test_roles_see_their_audience_and_below():
@@ -57,7 +68,9 @@ def test_filters_keep_what_the_role_and_time_allow(index, role, question, titles
     selection = Filters(role=role, scope=parse_time_scope(question, NOW), now=NOW).chunk_filter()
     kept = [m["title"] for m in METADATAS if selection.accepts(m)]
     assert kept == titles
-    assert list(index.mask(selection)) == [selection.accepts(m) for m in METADATAS], "numpy mask == plain Python"
+    assert kept_by_sql(index, selection, len(METADATAS)) == [selection.accepts(m) for m in METADATAS], \
+        "the keyword index's SQL == plain Python"
+    assert index.count(selection) == len(titles)
 
 
 def test_lifting_the_time_window_keeps_role_and_kind():
@@ -80,18 +93,19 @@ def test_lifting_the_time_window_keeps_role_and_kind():
         (Below("end_ts", 10), {"end_ts": 10}, False),
         (AtLeast("end_ts", 10), {}, False),  # a chunk without the field is left out, as Chroma does
         (Below("end_ts", 10), {}, False),
+        (OneOf("status", ("open",)), {"status": "open"}, True),  # a field without a column of its own
+        (OneOf("status", ("open",)), {"status": "closed"}, False),
     ],
 )
-def test_each_condition_reads_the_same_in_python_and_numpy(condition, metadata, kept):
-    built = _KeywordIndex()
-    built.build(["c0"], ["text"], [metadata])
+def test_each_condition_reads_the_same_in_python_and_sql(condition, metadata, kept):
+    built = keyword_index([metadata])
     selection = ChunkFilter((condition,))
     assert selection.accepts(metadata) is kept
-    assert list(built.mask(selection)) == [kept]
+    assert kept_by_sql(built, selection, 1) == [kept]
 
 
 def test_a_filter_without_conditions_keeps_everything(index):
-    assert ChunkFilter().accepts({}) and index.mask(ChunkFilter()).all()
+    assert ChunkFilter().accepts({}) and all(kept_by_sql(index, ChunkFilter(), len(METADATAS)))
     assert chroma_where(ChunkFilter()) is None and chroma_where(None) is None
 
 
