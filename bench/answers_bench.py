@@ -7,8 +7,12 @@
 for the whole run, to compare variants; `--latency-chunks 0` and `--no-baseline` leave out the slow parts.
 
 Quality: `python -m bot eval` metrics (our pipeline: hybrid retrieval, filters, extractive answers) per
-dev set, next to the naive baseline (RecursiveCharacterTextSplitter(1000, 200) + Chroma.from_documents +
-similarity_search top-4, same embeddings; it returns 4 chunks, so its hit@5 is a hit@4 and it never abstains).
+dev set; "abst. recall" is on the set's own unanswerable questions, "abst. recall (gold removed)" on every
+answerable question asked with its expected sources left out (`eval --remove-gold`), "false abst. rate" the
+share of answerable questions (gold present) the bot declined, "answer lang" the share of answers whose own
+words (not the passages they quote) are in the question's language; all next to the naive baseline
+(RecursiveCharacterTextSplitter(1000, 200) + Chroma.from_documents + similarity_search top-4, same
+embeddings; it returns 4 chunks, so its hit@5 is a hit@4 and it never abstains).
 Latency: retrieval alone and the whole extractive answer, p50/p95 over the dev questions, on a generated
 corpus of ~10,000 chunks, next to the baseline's similarity_search.
 """
@@ -113,13 +117,16 @@ def quality(sets: list[str], model: str, overrides: dict[str, object], baseline:
             output = Path(tmp) / "results.jsonl"
             metrics = evaluate(services, DEV_QA / name / "qa.jsonl", output=output)
             by_language = hit5_by_language(questions, read_jsonl(output))
+            # The same questions with their gold sources left out: near-domain unanswerable questions.
+            removed = evaluate(services, DEV_QA / name / "qa.jsonl", remove_gold=True)
             release_embedded_store(settings.store_path)
             base = {"hit@1": float("nan"), "hit@5": float("nan")}
             if baseline:
                 base = baseline_quality(baseline_index(corpus, embedder, Path(tmp) / "base"), questions)
         rows.append([name, metrics["hit@1"], f"{base['hit@1']:.2f}", metrics["hit@5"], f"{base['hit@5']:.2f}",
                      by_language, metrics["mrr@10"], metrics["abstention_precision"], metrics["abstention_recall"],
-                     metrics["false_abstentions"], metrics["span_in_citations"],
+                     removed["abstention_recall"], metrics["false_abstentions"], metrics["false_abstention_rate"],
+                     metrics["span_in_citations"],
                      metrics["answer_in_question_language"], metrics["latency_p50_ms"], metrics["latency_p95_ms"]])
     return rows
 
@@ -172,7 +179,8 @@ def main() -> None:
     overrides = ranking_overrides(args.overrides)
     print(f"model: {args.model}" + "".join(f"; {k}={v}" for k, v in overrides.items()))
     print(table(["set", "hit@1", "base hit@1", "hit@5", "base hit@4", "hit@5 by lang", "MRR@10", "abst. prec.",
-                 "abst. recall", "false abst.", "span cited", "answer lang", "p50 ms", "p95 ms"],
+                 "abst. recall", "abst. recall (gold removed)", "false abst.", "false abst. rate", "span cited",
+                 "answer lang", "p50 ms", "p95 ms"],
                 quality(args.sets.split(","), args.model, overrides, not args.no_baseline)))
     if args.latency_chunks <= 0:
         return

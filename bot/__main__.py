@@ -4,6 +4,7 @@
     python -m bot chat [--role staff]
     python -m bot ask "Quels appels à projets sont ouverts ?" [--json] [--role member] [--today 2026-01-15]
     python -m bot eval QA.jsonl [--output results.jsonl] [--role member] [--json] [--ingest CORPUS_DIR]
+                                [--remove-gold]
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ev.add_argument("--ingest", type=Path, action="append", default=[],
                     help="ingest this corpus folder first (repeatable)")
     ev.add_argument("--today", type=_today, help="default date for questions without `today`")
+    ev.add_argument("--remove-gold", action="store_true",
+                    help="ask each answerable question without its expected sources, as an unanswerable one "
+                         "(abstention recall on near-domain questions)")
 
     slack = sub.add_parser("slack", help="run the Slack app (Socket Mode, or HTTP with --http)")
     slack.add_argument("--http", action="store_true", help="HTTP mode: POST /slack/events (SLACK_SIGNING_SECRET)")
@@ -224,7 +228,7 @@ def run_eval(services, args: argparse.Namespace, prog: str) -> int:  # noqa: ANN
         if services.store.count() == 0:
             raise CommandFailed(f"{prog}: {_EMPTY_INDEX.format(location=services.store.location)}")
         metrics = evaluate(services, args.qa, role=args.role, output=args.output,
-                           default_today=_moment(args.today, services))
+                           default_today=_moment(args.today, services), remove_gold=args.remove_gold)
     except UsageError as exc:
         raise CommandFailed(f"{prog}: {exc}", EXIT_USAGE) from None
     except (StoreError, EvaluationAborted) as exc:

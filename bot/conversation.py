@@ -42,6 +42,7 @@ class Incoming:
     role: str = "member"  # public | member | staff: the highest audience this asker may see
     history: Sequence[Turn] = ()
     now: datetime | None = None  # overrides the clock (tests, evaluation)
+    exclude: tuple[str, ...] = ()  # sources (URLs or paths) not to answer from (evaluation: gold removed)
 
 
 @dataclass
@@ -104,7 +105,7 @@ class Concierge:
         language = detect_language(question_text, default=self._default_language)
         query = self._standalone_query(question_text, incoming.history)
         scope = parse_time_scope(query, now)
-        filters = Filters(role=incoming.role, scope=scope, now=now)
+        filters = Filters(role=incoming.role, scope=scope, now=now, exclude=tuple(incoming.exclude))
         listing = bool(scope.kind and filters.has_time_window)
         try:
             hits = self._retriever.search(query, filters, k=self._top_k, language=language)

@@ -108,13 +108,14 @@ class _Tally:
         if answerable and row.get("answer") and not reply.abstained:
             cited = " ".join(s.snippet for s in reply.sources) + " " + reply.answer
             self.span_hits.append(_norm(row["answer"]) in _norm(cited))
-        if not reply.abstained and row.get("lang"):
+        if not reply.abstained and row.get("lang"):  # the reply's language as the member reads it, quotes included
             self.language_ok.append(detect_language(reply.answer, default="?") == row["lang"])
 
     def metrics(self, questions: int) -> dict[str, object]:
         ranks, n = self.ranks, len(self.ranks)
         abstained = [a for a, _ in self.abstain_pairs if a]
         unanswerable = [a for a, ok in self.abstain_pairs if not ok]
+        answerable = [a for a, ok in self.abstain_pairs if ok]
         correct_abstentions = sum(1 for a, ok in self.abstain_pairs if a and not ok)
         return {
             "questions": questions,
@@ -126,7 +127,8 @@ class _Tally:
             "abstention_recall": round(correct_abstentions / len(unanswerable), 3) if unanswerable else None,
             "abstained": len(abstained),
             "unanswerable": len(unanswerable),
-            "false_abstentions": sum(1 for a, ok in self.abstain_pairs if a and ok),
+            "false_abstentions": sum(answerable),
+            "false_abstention_rate": _share(answerable),  # abstained on an answerable question
             "span_in_citations": _share(self.span_hits),
             "answer_in_question_language": _share(self.language_ok),
             "latency_p50_ms": round(_percentile(self.latencies, 0.5), 1),
@@ -135,8 +137,13 @@ class _Tally:
 
 
 def evaluate(services, qa_path: Path, *, role: str = "member", output: Path | None = None,  # noqa: ANN001
-             default_today: datetime | None = None) -> dict[str, object]:
+             default_today: datetime | None = None, remove_gold: bool = False) -> dict[str, object]:
     """Answer every question of `qa_path`; write per-question results to `output`; return the metrics.
+
+    `remove_gold=True` measures abstention on near-domain unanswerable questions: each answerable question
+    with `expected` sources is asked with those sources left out (as if they had never been ingested) and
+    counted as unanswerable; the other questions are skipped. Its `abstention_recall` is the share the bot
+    abstained on; `false_abstention_rate` comes from the normal run (answerable questions, gold present).
 
     Raises `QuestionFileError` for a file `load_questions` rejects, and `EvaluationAborted` when the knowledge
     base becomes unavailable (the metrics would be meaningless).
@@ -144,6 +151,9 @@ def evaluate(services, qa_path: Path, *, role: str = "member", output: Path | No
     from bot.conversation import Incoming
 
     rows = load_questions(qa_path)
+    if remove_gold:
+        rows = [{**row, "answerable": False, "gold_removed": True} for row in rows
+                if row.get("expected") and row.get("answerable", True)]
     tally = _Tally()
     sink = output.open("w", encoding="utf-8") if output else None
     try:
@@ -151,13 +161,16 @@ def evaluate(services, qa_path: Path, *, role: str = "member", output: Path | No
             now = default_today
             if row.get("today"):
                 now = datetime.combine(date.fromisoformat(str(row["today"])), time(12, 0), services.tz)
-            reply = services.concierge.answer(Incoming(row["question"], role=row.get("role") or role, now=now))
+            exclude = tuple(row["expected"]) if remove_gold else ()
+            reply = services.concierge.answer(Incoming(row["question"], role=row.get("role") or role, now=now,
+                                                       exclude=exclude))
             if reply.note == "unavailable":
                 raise EvaluationAborted(f"the knowledge base became unavailable at question {number} "
                                         f"of {len(rows)}: {reply.answer}")
             tally.add(row, reply)
             if sink:
-                sink.write(json.dumps({"id": row.get("id"), **reply.as_dict()}, ensure_ascii=False) + "\n")
+                extra = {"gold_removed": True} if remove_gold else {}
+                sink.write(json.dumps({"id": row.get("id"), **extra, **reply.as_dict()}, ensure_ascii=False) + "\n")
     finally:
         if sink:
             sink.close()

@@ -1,9 +1,10 @@
 """What a search may return: one typed filter over chunk metadata, and the question's `Filters` that build it.
 
 A `ChunkFilter` is defined once and read three ways: the store turns it into a Chroma `where`
-(`knowledge.store`), the keyword index into a numpy mask (`knowledge.retrieval`), and `accepts` checks one
+(`knowledge.store`), the keyword index into SQL (`knowledge.keyword_index`), and `accepts` checks one
 chunk's metadata in plain Python (hits are re-checked against the store's current metadata). A chunk that
-lacks a field a condition is about is left out, as Chroma does.
+lacks a field a condition is about is left out, as Chroma does, except by `NoneOf`: a chunk without the field
+holds none of the values, so it is kept (as Chroma's `$nin` keeps it).
 """
 
 from __future__ import annotations
@@ -30,6 +31,17 @@ class OneOf:
 
 
 @dataclass(frozen=True)
+class NoneOf:
+    """The field holds none of `values`; a chunk without the field is kept (unlike `OneOf`)."""
+
+    field: str
+    values: tuple[str, ...]
+
+    def accepts(self, metadata: Metadata) -> bool:
+        return metadata.get(self.field) not in self.values
+
+
+@dataclass(frozen=True)
 class AtLeast:
     """The field (a timestamp) is at least `bound`."""
 
@@ -53,7 +65,7 @@ class Below:
         return isinstance(value, int | float) and value < self.bound
 
 
-Condition = OneOf | AtLeast | Below
+Condition = OneOf | NoneOf | AtLeast | Below
 
 
 @dataclass(frozen=True)
@@ -83,12 +95,16 @@ def allowed_audiences(role: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Filters:
-    """What a question may be answered from: the asker's role, kinds, and the time window it asks about."""
+    """What a question may be answered from: the asker's role, kinds, the time window it asks about, and the
+    sources it must not be answered from (`exclude`: URLs or paths, matched against both; the evaluation asks
+    each question with its gold sources left out to measure abstention on near-domain unanswerable questions).
+    """
 
     role: str = "member"
     kinds: tuple[str, ...] = ()
     scope: TimeScope = field(default_factory=TimeScope)
     now: datetime | None = None
+    exclude: tuple[str, ...] = ()
 
     def time_conditions(self) -> tuple[Condition, ...]:
         """The conditions of the time window (none unless the scope names a kind and `now` is known)."""
@@ -121,12 +137,14 @@ class Filters:
         return bool(self.time_conditions())
 
     def chunk_filter(self, *, with_time: bool = True) -> ChunkFilter:
-        """The chunks these filters keep; `with_time=False` lifts the time window (role and kind stay)."""
+        """The chunks these filters keep; `with_time=False` lifts the time window (role, kind and exclusions stay)."""
         time_conditions = self.time_conditions()
         conditions: list[Condition] = [OneOf("audience", tuple(allowed_audiences(self.role)))]
         kinds = self.kinds or ((self.scope.kind,) if self.scope.kind and time_conditions else ())
         if kinds:
             conditions.append(OneOf("kind", tuple(kinds)))
+        if self.exclude:  # a gold source may be named by its URL or by its path
+            conditions += [NoneOf("url", self.exclude), NoneOf("path", self.exclude)]
         if with_time:
             conditions.extend(time_conditions)
         return ChunkFilter(tuple(conditions))

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.filters import AtLeast, Below, ChunkFilter, Condition, OneOf
+from knowledge.filters import AtLeast, Below, ChunkFilter, Condition, NoneOf, OneOf
 from knowledge.models import MetadataValue
 from knowledge.store import KnowledgeStore, SourceState, StoredChunks
 from knowledge.text import keywords
@@ -110,6 +110,11 @@ def _sql_condition(condition: Condition) -> tuple[str, list]:
         if not condition.values:
             return "0", []
         return f"{column} IN ({', '.join('?' * len(condition.values))})", list(condition.values)
+    if isinstance(condition, NoneOf):  # a missing value holds none of them: kept, unlike every other condition
+        if not condition.values:
+            return "1", []
+        return (f"({column} IS NULL OR {column} NOT IN ({', '.join('?' * len(condition.values))}))",
+                list(condition.values))
     if isinstance(condition, AtLeast):
         return f"{column} >= ?", [condition.bound]
     if isinstance(condition, Below):
@@ -120,7 +125,7 @@ def _sql_condition(condition: Condition) -> tuple[str, list]:
 def sql_where(selection: ChunkFilter | None) -> tuple[str, list]:
     """The SQL condition on the `chunks` table (aliased `c`) of a filter, and its parameters.
 
-    A missing value (NULL) fails every comparison, as in Chroma and `ChunkFilter.accepts`.
+    A missing value (NULL) fails every comparison but `NoneOf`'s, as in Chroma and `ChunkFilter.accepts`.
 
     >>> sql_where(ChunkFilter((OneOf("kind", ("event",)), AtLeast("end_ts", 100))))
     ('c.kind IN (?) AND c.end_ts >= ?', ['event', 100])

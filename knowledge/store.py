@@ -22,7 +22,7 @@ import chromadb
 import httpx
 from chromadb.config import Settings as ChromaSettings
 
-from knowledge.filters import AtLeast, Below, ChunkFilter, Condition, OneOf
+from knowledge.filters import AtLeast, Below, ChunkFilter, Condition, NoneOf, OneOf
 from knowledge.models import Chunk, MetadataValue
 
 logger = logging.getLogger(__name__)
@@ -65,6 +65,8 @@ def _listed(got: dict, key: str) -> list:
 def _clause(condition: Condition) -> dict:
     if isinstance(condition, OneOf):
         return {condition.field: {"$in": list(condition.values)}}
+    if isinstance(condition, NoneOf):  # Chroma 1.5's `$nin` keeps chunks without the field, as `accepts` does
+        return {condition.field: {"$nin": list(condition.values)}}
     if isinstance(condition, AtLeast):
         return {condition.field: {"$gte": condition.bound}}
     if isinstance(condition, Below):
@@ -78,9 +80,11 @@ def chroma_where(selection: ChunkFilter | None) -> dict | None:
     >>> chroma_where(ChunkFilter((OneOf("kind", ("event",)), AtLeast("end_ts", 100))))
     {'$and': [{'kind': {'$in': ['event']}}, {'end_ts': {'$gte': 100}}]}
     """
-    if selection is None or not selection.conditions:
+    # Chroma rejects an empty `$nin` list; leaving out nothing is no condition at all.
+    conditions = [c for c in selection.conditions if not (isinstance(c, NoneOf) and not c.values)] if selection else []
+    if not conditions:
         return None
-    clauses = [_clause(condition) for condition in selection.conditions]
+    clauses = [_clause(condition) for condition in conditions]
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 

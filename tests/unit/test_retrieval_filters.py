@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.filters import AtLeast, Below, ChunkFilter, Filters, OneOf, allowed_audiences
+from knowledge.filters import AtLeast, Below, ChunkFilter, Filters, NoneOf, OneOf, allowed_audiences
 from knowledge.keyword_index import KeywordIndex
 from knowledge.store import StoredChunks, chroma_where
 from knowledge.time_scope import parse_time_scope
@@ -95,6 +95,13 @@ def test_lifting_the_time_window_keeps_role_and_kind():
         (Below("end_ts", 10), {}, False),
         (OneOf("status", ("open",)), {"status": "open"}, True),  # a field without a column of its own
         (OneOf("status", ("open",)), {"status": "closed"}, False),
+        (NoneOf("url", ("https://kb.test/a", "b.md")), {"url": "https://kb.test/a"}, False),
+        (NoneOf("url", ("https://kb.test/a", "b.md")), {"url": "https://kb.test/c"}, True),
+        (NoneOf("path", ("https://kb.test/a", "b.md")), {"path": "b.md"}, False),
+        (NoneOf("path", ("b.md",)), {}, True),  # a chunk without the field holds none of the values: kept
+        (NoneOf("path", ()), {"path": "b.md"}, True),  # leaving out nothing keeps everything
+        (NoneOf("kind", ("event",)), {"kind": "event"}, False),  # a field with a column of its own
+        (NoneOf("kind", ("event",)), {"kind": "document"}, True),
     ],
 )
 def test_each_condition_reads_the_same_in_python_and_sql(condition, metadata, kept):
@@ -102,6 +109,17 @@ def test_each_condition_reads_the_same_in_python_and_sql(condition, metadata, ke
     selection = ChunkFilter((condition,))
     assert selection.accepts(metadata) is kept
     assert kept_by_sql(built, selection, 1) == [kept]
+
+
+@pytest.mark.parametrize("excluded", [("https://kb.test/guide",), ("guide.md",)])
+def test_excluded_sources_are_left_out_by_url_or_by_path(excluded):
+    chunks = [{"audience": "public", "url": "https://kb.test/guide", "path": "guide.md"},
+              {"audience": "public", "url": "https://kb.test/faq", "path": "faq.md"},
+              {"audience": "public"}]  # neither url nor path: nothing says it is the excluded source
+    selection = Filters(role="member", exclude=excluded).chunk_filter()
+    assert [selection.accepts(m) for m in chunks] == [False, True, True]
+    assert kept_by_sql(keyword_index(chunks), selection, len(chunks)) == [False, True, True]
+    assert Filters(role="member", exclude=excluded).chunk_filter(with_time=False) == selection
 
 
 def test_a_filter_without_conditions_keeps_everything(index):
@@ -113,6 +131,8 @@ def test_the_store_writes_the_chroma_where():
     assert chroma_where(ChunkFilter((OneOf("audience", ("public",)),))) == {"audience": {"$in": ["public"]}}
     assert chroma_where(ChunkFilter((OneOf("kind", ("event",)), AtLeast("end_ts", 5), Below("start_ts", 9)))) == {
         "$and": [{"kind": {"$in": ["event"]}}, {"end_ts": {"$gte": 5}}, {"start_ts": {"$lt": 9}}]}
+    assert chroma_where(ChunkFilter((NoneOf("url", ("a.md",)),))) == {"url": {"$nin": ["a.md"]}}
+    assert chroma_where(ChunkFilter((NoneOf("url", ()),))) is None, "Chroma rejects an empty $nin"
 
 
 def test_only_the_store_speaks_chroma():
