@@ -65,12 +65,21 @@ class FastHashingEmbedder(Embedder):
 
 
 def needle_name(rng: random.Random) -> str:
-    return "".join(rng.choice(SYLLABLES) for _ in range(3)).capitalize()
+    return "".join(rng.choice(SYLLABLES) for _ in range(3)).capitalize() + "ia"  # never a filler word
+
+
+def vocabulary(rng: random.Random, words: list[str], size: int = 3000) -> tuple[list[str], list[float]]:
+    """The domain words and `size` made-up ones, with Zipf weights (1/rank), as words are in real text."""
+    made_up = ["".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))) for _ in range(size)]
+    ordered = [*words, *made_up]
+    rng.shuffle(ordered)
+    return ordered, [1.0 / (rank + 1) for rank in range(len(ordered))]
 
 
 def write_corpus(folder: Path, chunks: int, seed: int = 7) -> list[dict]:
     """Markdown files of CHUNKS_PER_FILE sections (~450 characters each) and a calls CSV; returns the needles."""
     rng = random.Random(seed)
+    english_words, french_words = vocabulary(rng, WORDS_EN), vocabulary(rng, WORDS_FR)
     files = max(1, chunks // CHUNKS_PER_FILE)
     needles = {rng.randrange(files * CHUNKS_PER_FILE): None for _ in range(NEEDLES)}
     found: list[dict] = []
@@ -78,12 +87,12 @@ def write_corpus(folder: Path, chunks: int, seed: int = 7) -> list[dict]:
     docs.mkdir(parents=True, exist_ok=True)
     for f in range(files):
         french = f % 2 == 1
-        words = WORDS_FR if french else WORDS_EN
+        words, weights = french_words if french else english_words
         audience = rng.choices(["public", "member", "staff"], weights=[90, 8, 2])[0]
         parts = [f"---\ntitle: {'Note' if french else 'Note'} {f}\naudience: {audience}\n---\n"]
         for s in range(CHUNKS_PER_FILE):
             at = f * CHUNKS_PER_FILE + s
-            body = " ".join(rng.choice(words) for _ in range(45))
+            body = " ".join(rng.choices(words, weights=weights, k=45))
             if at in needles and audience == "public":
                 name, amount = needle_name(rng), rng.randrange(10, 99) * 1000
                 fact = (f"Le programme {name} verse {amount} euros aux PME." if french
@@ -91,7 +100,8 @@ def write_corpus(folder: Path, chunks: int, seed: int = 7) -> list[dict]:
                 more = (f"Les candidatures au programme {name} sont ouvertes aux adhérents." if french
                         else f"Applications to the {name} programme are open to members.")
                 body = f"{fact} {more} {' '.join(body.split()[:15])}"  # a section about the programme
-                question = (f"Combien verse le programme {name} ?" if len(found) % 2 else
+                # Asked in the document's language: the hashing embedder knows no translation (a model does).
+                question = (f"Combien verse le programme {name} ?" if french else
                             f"How much does the {name} programme pay?")
                 found.append({"question": question, "source": f"docs/note{f:06d}.md", "amount": str(amount)})
             parts.append(f"## {'Section' if not french else 'Partie'} {s}\n\n{body}.\n")
