@@ -1,8 +1,10 @@
 """Finds the passages that answer a question: dense search in Chroma fused with BM25 keywords,
 filtered by the asker's role and by the time the question is about, a few chunks per source at most.
 
-The store does the searching in Chroma (`knowledge.store`); how candidates are scored and ordered, and the
-numbers that do it, are in `knowledge.ranking`; what a search may return is a `knowledge.filters.ChunkFilter`.
+The store does the dense searching in Chroma (`knowledge.store`); the keyword side, with a copy of each
+chunk's metadata and vector to filter and score candidates without asking Chroma, is `knowledge.keyword_index`;
+how candidates are scored and ordered, and the numbers that do it, are in `knowledge.ranking`; what a search
+may return is a `knowledge.filters.ChunkFilter`.
 """
 
 from __future__ import annotations
