@@ -356,20 +356,23 @@ class KeywordIndex:
 
     # --- writing ------------------------------------------------------------------------------------------
 
-    def _delete_sources(self, conn: sqlite3.Connection, source_ids: Sequence[str]) -> None:
-        for start in range(0, len(source_ids), 500):
-            batch = list(source_ids[start:start + 500])
+    @staticmethod
+    def _delete(conn: sqlite3.Connection, column: str, values: Sequence[str], *, sources: bool = False) -> None:
+        """Delete the chunks whose `column` (id or source_id) is one of `values`, and with `sources` their
+        source entries, 500 values per statement."""
+        for start in range(0, len(values), 500):
+            batch = list(values[start:start + 500])
             marks = ", ".join("?" * len(batch))
-            conn.execute(f"DELETE FROM words WHERE rowid IN (SELECT rowid FROM chunks WHERE source_id IN ({marks}))",
+            conn.execute(f"DELETE FROM words WHERE rowid IN (SELECT rowid FROM chunks WHERE {column} IN ({marks}))",
                          batch)
-            conn.execute(f"DELETE FROM chunks WHERE source_id IN ({marks})", batch)
-            conn.execute(f"DELETE FROM sources WHERE source_id IN ({marks})", batch)
+            conn.execute(f"DELETE FROM chunks WHERE {column} IN ({marks})", batch)
+            if sources:
+                conn.execute(f"DELETE FROM sources WHERE source_id IN ({marks})", batch)
 
     def _insert_chunks(self, conn: sqlite3.Connection, ids: Sequence[str], documents: Sequence[str],
                        metadatas: Sequence[dict[str, MetadataValue]], vectors: Sequence[Sequence[float]]) -> None:
+        self._delete(conn, "id", ids)  # a chunk id once filed under another source
         for cid, document, meta, vector in zip(ids, documents, metadatas, vectors):
-            conn.execute("DELETE FROM words WHERE rowid IN (SELECT rowid FROM chunks WHERE id = ?)", (cid,))
-            conn.execute("DELETE FROM chunks WHERE id = ?", (cid,))
             tokens = chunk_tokens(document or "", meta)
             cursor = conn.execute(
                 f"INSERT INTO chunks(id, {', '.join(COLUMNS)}, metadata, length, vector) "
@@ -389,7 +392,7 @@ class KeywordIndex:
         conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            self._delete_sources(conn, list(versions))
+            self._delete(conn, "source_id", list(versions), sources=True)
             vectors = chunks.embeddings or [[] for _ in chunks.ids]
             self._insert_chunks(conn, chunks.ids, chunks.documents, chunks.metadatas, vectors)
             conn.executemany("INSERT INTO sources(source_id, version) VALUES (?, ?)", list(versions.items()))
@@ -423,7 +426,7 @@ class KeywordIndex:
             self._stats = None
             conn.execute("BEGIN IMMEDIATE")
             try:
-                self._delete_sources(conn, removed)
+                self._delete(conn, "source_id", removed, sources=True)
                 self._set_meta(conn, "synced_run", report.run_id)
                 conn.execute("COMMIT")
             except BaseException:

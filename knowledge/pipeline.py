@@ -21,7 +21,7 @@ from knowledge.loaders import LoadContext, LoaderError, is_supported
 from knowledge.loaders.base import check_file_size
 from knowledge.models import Chunk, Failure, IngestReport, Source
 from knowledge.settings import KnowledgeSettings
-from knowledge.store import KnowledgeStore, SourceState, StoredChunks
+from knowledge.store import KnowledgeStore, SourceState
 from knowledge.worker import FileFailed, FileJob, FileWorker, read_file
 
 logger = logging.getLogger(__name__)
@@ -286,15 +286,9 @@ class Ingestor:
 
     def _write(self, writes: list[tuple[SourceState, list[Chunk], list[list[float]]]]) -> None:
         """Store sources' chunks, then (beside the next embedding) their rows in the keyword index."""
-        self._store.write_sources(writes)
+        stored = self._store.write_sources(writes)
         if self._keywords is None:
             return
-        stored = StoredChunks()
-        for state, chunks, vectors in writes:
-            stored.ids += [c.id for c in chunks]
-            stored.documents += [c.text for c in chunks]
-            stored.metadatas += [{**c.metadata, "root": state.root} for c in chunks]  # as the store keeps them
-            stored.embeddings += vectors
         try:
             self._keywords.replace({state.source_id: source_version(state) for state, _, _ in writes}, stored)
         except Exception:  # the end-of-run sync, or the bot's next question, catches up

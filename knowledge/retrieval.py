@@ -47,10 +47,10 @@ class Retriever:
         self._ranking = ranking or Ranking()
         # Persisted beside the store in production (wiring); a temporary one otherwise, filled at first use.
         self.keyword_index = keyword_index or KeywordIndex()
-        self._generation: object = None
-        # A keyword sync that failed: (store generation, when, by `monotonic`). Until the store changes or
-        # `rebuild_backoff` seconds pass, questions are answered with the keyword index as it is.
-        self._failed: tuple[object, float] | None = None
+        self._synced_run: str | None = None  # the ingestion run the keyword index is known to be in step with
+        # A keyword sync that failed: (run id, when, by `monotonic`). Until another run or `rebuild_backoff`
+        # seconds pass, questions are answered with the keyword index as it is.
+        self._failed: tuple[str, float] | None = None
         self._rebuild_backoff = rebuild_backoff
         self._monotonic = monotonic  # elapsed seconds only (never the date): tests pass their own
         self._lock = threading.Lock()
@@ -76,32 +76,32 @@ class Retriever:
         every question: only once the store changes or after `rebuild_backoff` seconds; meanwhile answers
         come from dense search and the index as it was. An unreachable store raises `StoreError`.
         """
-        generation = run_id = run_id_of(self._store.last_run())
-        if generation == self._generation:
+        run_id = run_id_of(self._store.last_run())
+        if run_id == self._synced_run:
             return
         if not self._lock.acquire(blocking=False):
             return  # another question is syncing: answer with the index as it is
         try:
-            if self._failed is not None and self._failed[0] == generation \
+            if self._failed is not None and self._failed[0] == run_id \
                     and self._monotonic() - self._failed[1] < self._rebuild_backoff:
                 return
             index = self.keyword_index
             if index.synced_run == run_id:
-                self._generation = generation  # synced already (by ingestion, or the file kept from before)
+                self._synced_run = run_id  # synced already (by ingestion, or the file kept from before)
                 return
             try:
                 index.sync(self._store)
             except StoreUnavailable:
                 raise  # the question cannot be answered at all: the caller says so
             except Exception:  # any other failure: answer from dense search, retry later
-                if self._failed is None or self._failed[0] != generation:
+                if self._failed is None or self._failed[0] != run_id:
                     logger.exception("keyword index sync failed run=%s; answering from dense search, "
                                      "retrying in %.0fs or when the index changes", run_id, self._rebuild_backoff)
                 else:
                     logger.warning("keyword index sync failed again run=%s", run_id)
-                self._failed = (generation, self._monotonic())
+                self._failed = (run_id, self._monotonic())
                 return
-            self._generation, self._failed = generation, None
+            self._synced_run, self._failed = run_id, None
         finally:
             self._lock.release()
 
@@ -211,7 +211,7 @@ class Retriever:
     def _narrow_dense(self, vector: np.ndarray, selection: ChunkFilter, wanted: int) -> list[tuple[str, float]]:
         """Nearest chunks under a filter that keeps few: exact search in the keyword index, else Chroma's filter."""
         index = self.keyword_index
-        if self._failed is None and self._generation is not None \
+        if self._failed is None and self._synced_run is not None \
                 and index.count(selection) <= self._ranking.exact_search_limit:
             return [(cid, 1.0 - cosine) for cid, cosine in index.nearest(vector, selection, wanted)]
         got = self._store.query(vector.tolist(), wanted, selection, include=())

@@ -321,18 +321,16 @@ class KnowledgeStore:
 
     def write_sources(
         self, items: Sequence[tuple[SourceState, Sequence[Chunk], Sequence[Sequence[float]]]]
-    ) -> None:
-        """Replace the chunks of several sources in a few batched calls.
+    ) -> StoredChunks:
+        """Replace the chunks of several sources in a few batched calls; returns the chunks as stored.
 
         Manifest entries are written last: a run interrupted before them leaves the old fingerprints,
         so the next run redoes these sources (chunk ids are stable: no duplicates).
         """
+        written = StoredChunks()
         if not items:
-            return
-        ids: list[str] = []
-        vectors: list[list[float]] = []
-        documents: list[str] = []
-        metadatas: list[dict[str, MetadataValue]] = []
+            return written
+        ids, vectors, documents, metadatas = written.ids, written.embeddings, written.documents, written.metadatas
         for state, chunks, embeddings in items:
             for chunk, vector in zip(chunks, embeddings):
                 ids.append(chunk.id)
@@ -362,6 +360,7 @@ class KnowledgeStore:
                     documents=source_ids[start:end],
                     metadatas=entries[start:end],
                 )
+        return written
 
     def remove_source(self, source_id: str) -> None:
         """Delete a source's chunks, then its manifest entry."""
