@@ -7,7 +7,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.conversation import Concierge
-from knowledge.answering import Answerer, ChatModelAnswerer, ExtractiveAnswerer
+from knowledge.answering import Answerer, ExtractiveAnswerer
+from knowledge.chat_answering import ChatModelAnswerer
 from knowledge.clock import Clock, system_clock
 from knowledge.embedding import Embedder, load_embedder
 from knowledge.keyword_index import KeywordIndex
