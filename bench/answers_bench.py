@@ -9,8 +9,10 @@ for the whole run, to compare variants; `--latency-chunks 0` and `--no-baseline`
 Quality: `python -m bot eval` metrics (our pipeline: hybrid retrieval, filters, extractive answers) per
 dev set; "abst. recall" is on the set's own unanswerable questions, "abst. recall (gold removed)" on every
 answerable question asked with its expected sources left out (`eval --remove-gold`), "false abst. rate" the
-share of answerable questions (gold present) the bot declined, "answer lang" the share of answers whose own
-words (not the passages they quote) are in the question's language; all next to the naive baseline
+share of answerable questions (gold present) the bot declined, "source cited" the share of answerable
+questions whose answer cites an expected source (what the member sees; compare with hit@5), "sources per
+answer" how many it cites, "answer lang" the share of answers whose text (quotes included, as the member
+reads it) is in the question's language; all next to the naive baseline
 (RecursiveCharacterTextSplitter(1000, 200) + Chroma.from_documents + similarity_search top-4, same
 embeddings; it returns 4 chunks, so its hit@5 is a hit@4 and it never abstains).
 Latency: retrieval alone and the whole extractive answer, p50/p95 over the dev questions, on a generated
@@ -126,7 +128,7 @@ def quality(sets: list[str], model: str, overrides: dict[str, object], baseline:
         rows.append([name, metrics["hit@1"], f"{base['hit@1']:.2f}", metrics["hit@5"], f"{base['hit@5']:.2f}",
                      by_language, metrics["mrr@10"], metrics["abstention_precision"], metrics["abstention_recall"],
                      removed["abstention_recall"], metrics["false_abstentions"], metrics["false_abstention_rate"],
-                     metrics["span_in_citations"],
+                     metrics["source_in_citations"], metrics["sources_cited_avg"], metrics["span_in_citations"],
                      metrics["answer_in_question_language"], metrics["latency_p50_ms"], metrics["latency_p95_ms"]])
     return rows
 
@@ -179,7 +181,8 @@ def main() -> None:
     overrides = ranking_overrides(args.overrides)
     print(f"model: {args.model}" + "".join(f"; {k}={v}" for k, v in overrides.items()))
     print(table(["set", "hit@1", "base hit@1", "hit@5", "base hit@4", "hit@5 by lang", "MRR@10", "abst. prec.",
-                 "abst. recall", "abst. recall (gold removed)", "false abst.", "false abst. rate", "span cited",
+                 "abst. recall", "abst. recall (gold removed)", "false abst.", "false abst. rate", "source cited",
+                 "sources per answer", "span cited",
                  "answer lang", "p50 ms", "p95 ms"],
                 quality(args.sets.split(","), args.model, overrides, not args.no_baseline)))
     if args.latency_chunks <= 0:

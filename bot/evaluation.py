@@ -95,6 +95,8 @@ class _Tally:
     ranks: list[int | None] = field(default_factory=list)
     abstain_pairs: list[tuple[bool, bool]] = field(default_factory=list)  # (abstained, answerable)
     span_hits: list[bool] = field(default_factory=list)
+    cited_hits: list[bool] = field(default_factory=list)  # an expected source among those the answer cites
+    cited_counts: list[int] = field(default_factory=list)  # sources cited per (non-abstained) answer
     language_ok: list[bool] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
 
@@ -105,6 +107,10 @@ class _Tally:
         self.abstain_pairs.append((reply.abstained, answerable))
         if answerable and expected:
             self.ranks.append(_expected_rank(reply.retrieved, expected))
+            self.cited_hits.append(not reply.abstained and any(
+                s.url in expected or s.path in expected for s in reply.sources))
+        if not reply.abstained:
+            self.cited_counts.append(len(reply.sources))
         if answerable and row.get("answer") and not reply.abstained:
             cited = " ".join(s.snippet for s in reply.sources) + " " + reply.answer
             self.span_hits.append(_norm(row["answer"]) in _norm(cited))
@@ -129,6 +135,9 @@ class _Tally:
             "unanswerable": len(unanswerable),
             "false_abstentions": sum(answerable),
             "false_abstention_rate": _share(answerable),  # abstained on an answerable question
+            "source_in_citations": _share(self.cited_hits),  # what the member sees; compare with hit@5
+            "sources_cited_avg": (round(sum(self.cited_counts) / len(self.cited_counts), 2)
+                                  if self.cited_counts else None),
             "span_in_citations": _share(self.span_hits),
             "answer_in_question_language": _share(self.language_ok),
             "latency_p50_ms": round(_percentile(self.latencies, 0.5), 1),

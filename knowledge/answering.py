@@ -127,6 +127,7 @@ class ExtractiveAnswerer(Answerer):
         self._ranking = ranking or Ranking()
         self._max_sentences = max_sentences
         self._max_listed = max_listed
+        self._word_cache: dict[str, np.ndarray] = {}
 
     def answer(self, question: Question, hits: Sequence[Hit], outside: Hit | None = None) -> Answer:
         if question.listing:
@@ -139,13 +140,7 @@ class ExtractiveAnswerer(Answerer):
         for hit in hits:
             records.setdefault(hit.record_key, hit)
         candidates = list(records.values())
-        topic = topical_words(keywords(question.text))
-        # "the next AI workshop": keep what is about AI (by its words, or nearly as close in meaning)
-        if topic and candidates:
-            best_dense = max(h.dense for h in candidates)
-            about = [h for h in candidates
-                     if topic & set(keywords(f"{h.metadata.get('title', '')} {h.text}")) or h.dense >= 0.9 * best_dense]
-            candidates = about or candidates
+        candidates = self._about(question, candidates)
         field_name = "start_ts" if question.scope.kind == "event" else "deadline_ts"
         ordered = sorted(candidates, key=lambda h: int(h.metadata.get(field_name, 0)))[: self._max_listed]
         if question.scope.kind == "event":
@@ -179,6 +174,47 @@ class ExtractiveAnswerer(Answerer):
             lines.append(f"• {ref.title} — {', '.join(d for d in details if d)} [{ref.n}]")
         return Answer("\n".join(lines), question.language, sources)
 
+    def _about(self, question: Question, candidates: list[Hit]) -> list[Hit]:
+        """"The next AI workshop": the items about what the question names, in either language.
+
+        Each topic word of the question (its acronyms included: "AI", "IA") matches an item by the same word in
+        its title or text, or by a title word of the same meaning in any language ("AI" ~ "IA", "healthcare" ~
+        "santé", `Ranking.topic_word_similarity`); the items matching the most topic words are kept. When none
+        matches, the items nearly as close in meaning as the best one are.
+        """
+        terms = _topic_terms(question.text)
+        if not terms or not candidates:
+            return candidates
+        stems = {term: set(keywords(term)) for term in terms}
+        vectors = self._word_vectors(terms)
+        counts = []
+        for hit in candidates:
+            title = str(hit.metadata.get("title", ""))
+            words = set(keywords(f"{title} {hit.text}"))
+            title_terms = _title_terms(title)
+            title_vectors = self._word_vectors(title_terms)
+            matched = 0
+            for term in terms:
+                if stems[term] and stems[term] <= words:
+                    matched += 1
+                elif title_terms and max(float(np.dot(vectors[term], title_vectors[t])) for t in title_terms) \
+                        >= self._ranking.topic_word_similarity:
+                    matched += 1
+            counts.append(matched)
+        if max(counts) > 0:
+            return [hit for hit, n in zip(candidates, counts) if n == max(counts)]
+        best_dense = max(h.dense for h in candidates)
+        return [h for h in candidates if h.dense >= 0.9 * best_dense]
+
+    def _word_vectors(self, words: list[str]) -> dict[str, np.ndarray]:
+        """Vectors of single words (topic words, title words), kept for the next questions."""
+        missing = [w for w in dict.fromkeys(words) if w not in self._word_cache]
+        if missing:
+            if len(self._word_cache) > _WORD_CACHE_SIZE:
+                self._word_cache.clear()
+            self._word_cache.update(zip(missing, self._embedder.encode_queries(missing)))
+        return {w: self._word_cache[w] for w in words}
+
     def _passages(self, question: Question, hits: Sequence[Hit], outside: Hit | None) -> Answer:
         """Quote the section (heading block) of the best passages that best answers, in its own order."""
         pool = ([outside] if outside is not None else []) + list(hits[: self._ranking.quote_passages])
@@ -190,7 +226,31 @@ class ExtractiveAnswerer(Answerer):
             return abstain(question, "")
         scores = self._sentence_scores(question, pool, units)
         chosen = self._choose(question, units, scores)
-        return self._quote(question, pool, units, chosen)
+        answer = self._quote(question, pool, units, chosen)
+        self._name_close_sources(answer, question, ([outside] if outside is not None else []) + list(hits))
+        return answer
+
+    def _name_close_sources(self, answer: Answer, question: Question, hits: Sequence[Hit]) -> None:
+        """Add the sources that come close to the best one ("Also on this: [2] ..."), best first, up to
+        `Ranking.cite_sources` in all: when retrieval cannot tell them apart, the member sees each."""
+        ranking = self._ranking
+        if not hits or len(answer.sources) >= ranking.cite_sources:
+            return
+        best = max(h.dense for h in hits)
+        cited = {(ref.url, ref.path) for ref in answer.sources}
+        added: list[SourceRef] = []
+        for hit in hits:
+            if len(answer.sources) + len(added) >= ranking.cite_sources:
+                break
+            key = (str(hit.metadata.get("url", "")), str(hit.metadata.get("path", "")))
+            if key in cited or hit.dense < ranking.cite_closeness * best:
+                continue
+            cited.add(key)
+            added.append(source_ref(len(answer.sources) + len(added) + 1, hit, question.now, hit.text[:1000]))
+        if added:
+            t = texts(question.language)
+            answer.text += "\n" + t["also_relevant"] + " " + "; ".join(f"{ref.title} [{ref.n}]" for ref in added)
+            answer.sources.extend(added)
 
     def _sentence_scores(self, question: Question, pool: list[Hit], units: list[tuple[int, str, int, str]],
                          ) -> list[float]:
@@ -259,6 +319,32 @@ class ExtractiveAnswerer(Answerer):
         if any(ref.language and ref.language != question.language for ref in sources):
             body.append(t["other_language"])
         return Answer("\n".join(body), question.language, sources)
+
+
+_WORD_CACHE_SIZE = 20000
+_WORD = re.compile(r"\w[\w'’-]*")
+
+
+def _topic_terms(question: str) -> list[str]:
+    """The words of a question that say what it is about: topical keywords, and acronyms even when they are
+    also a stop word of another language ("AI" is French "ai").
+
+    >>> _topic_terms("When is the next AI in healthcare workshop?")
+    ['AI', 'healthcare']
+    >>> _topic_terms("Wann ist der nächste KI-Workshop zu Medizin?")
+    ['KI', 'Medizin']
+    """
+    topical = topical_words(keywords(question))
+    words = [part for word in _WORD.findall(question) for part in re.split(r"[-_.’']", word) if part]
+    return list(dict.fromkeys(
+        word for word in words  # a two-letter lower-case word is a function word of some language ("zu")
+        if (word.isupper() and len(word) > 1) or (len(word) > 2 and keywords(word) and set(keywords(word)) <= topical)))
+
+
+def _title_terms(title: str) -> list[str]:
+    """A title's words worth comparing by meaning: not stop words, acronyms kept."""
+    return list(dict.fromkeys(w for w in _WORD.findall(title)
+                              if (w.isupper() and len(w) > 1) or (keywords(w) and not w.isdigit())))
 
 
 def _first_line(text: str) -> str:

@@ -40,6 +40,10 @@ class Ranking:
     confidence_coverage_weight: float = 0.3
     confidence_passages: int = 3
     min_confidence: float = 0.18  # below it the assistant says it does not know (KB_MIN_CONFIDENCE)
+    # ... and so it does when even the closest passage is this far in meaning, however many of the question's
+    # words it shares ("What is the capital of Peru?" shares "capital" with a page on capital raising): the
+    # answerable dev questions' closest passage is never below 0.138 with the default model.
+    min_similarity: float = 0.12
     # "Is X still open?": the event or call a question names, found outside the asked time window.
     named_title_share: float = 0.5  # named when at least this share of its title's words are in the question
     named_min_coverage: float = 0.4  # or when it covers this much of the question, better than the window's best
@@ -49,15 +53,27 @@ class Ranking:
     quote_rank_penalty: float = 0.05  # ... minus this per rank of its passage
     quote_heading_bonus: float = 0.3  # a section whose heading carries the question's words is preferred
     quote_margin: float = 0.15  # a one-line section is completed by sentences scoring within this of it
+    # When other sources come close to the quoted ones, the answer names them too ("Also on this: ..."), best
+    # first, so the member sees the right one even when retrieval cannot tell them apart: a source is close
+    # when its cosine is at least `cite_closeness` × the best one's; at most `cite_sources` sources in all.
+    cite_sources: int = 5
+    # Listing questions ("the next AI workshop"): a title word of another language matches a topic word of the
+    # question when their vectors are this close ("AI" ~ "IA" 0.68, "workshop" ~ "atelier" 0.90, while
+    # "healthcare" ~ "medtech" 0.56 with the default model).
+    topic_word_similarity: float = 0.65
+    cite_closeness: float = 0.8
 
     def fused(self, rank: int, weight: float = 1.0) -> float:
         """What the candidate at `rank` of one search adds to the fused score."""
         return weight / (self.rrf_k + rank)
 
     def confidence(self, hits: Sequence[Hit]) -> float:
-        """How sure retrieval is that the best passages answer: cosine and keyword coverage of the top hits."""
-        return max((self.confidence_dense_weight * h.dense + self.confidence_coverage_weight * h.coverage
-                    for h in hits[: self.confidence_passages]), default=0.0)
+        """How sure retrieval is that the best passages answer: cosine and keyword coverage of the top hits;
+        0 when none of them comes within `min_similarity` in meaning."""
+        top = hits[: self.confidence_passages]
+        if not top or max(h.dense for h in top) < self.min_similarity:
+            return 0.0
+        return max(self.confidence_dense_weight * h.dense + self.confidence_coverage_weight * h.coverage for h in top)
 
 
 @dataclass

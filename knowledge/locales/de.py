@@ -29,6 +29,7 @@ MESSAGES: dict[str, str] = {
     "unavailable": "Die Wissensdatenbank ist vorübergehend nicht erreichbar, bitte versuchen Sie es in ein paar "
                    "Minuten erneut.",
     "other_language": "(Die Quelle ist in einer anderen Sprache.)",
+    "also_relevant": "Siehe auch:",
     "llm_failed": "(Der Schreibassistent war nicht erreichbar, daher hier die relevanten Passagen.)",
     "llm_unchecked": "(Die erzeugte Antwort ließ sich nicht anhand ihrer Quellen prüfen, daher hier die "
                      "relevanten Passagen.)",

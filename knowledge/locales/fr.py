@@ -29,6 +29,7 @@ MESSAGES: dict[str, str] = {
     "unavailable": "La base de connaissances est momentanément indisponible, merci de réessayer dans "
                    "quelques minutes.",
     "other_language": "(La source est dans une autre langue.)",
+    "also_relevant": "À voir aussi :",
     "llm_failed": "(L'assistant de rédaction est indisponible : voici les passages pertinents.)",
     "llm_unchecked": "(La réponse générée n'a pas pu être vérifiée par rapport à ses sources : voici les "
                      "passages pertinents.)",

@@ -174,3 +174,11 @@ def test_a_german_follow_up_uses_the_earlier_question(services):
     reply = ask(services, "Und die Frist?", history=history)
     assert reply.language == "de" and reply.sources[0].title == "EIC Accelerator"
     assert "2027-03-04" in reply.answer
+
+
+@pytest.mark.parametrize("question", ["When is the next AI in healthcare workshop?",
+                                      "Quand a lieu le prochain atelier IA en santé ?"])
+def test_the_next_ai_workshop_is_found_whatever_the_question_language(services, question):
+    reply = ask(services, question)
+    assert [s.title for s in reply.sources] == ["Atelier IA en santé"], "the French-titled workshop, and only it"
+    assert "2026-12-10 14:00" in reply.answer

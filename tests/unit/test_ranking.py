@@ -72,3 +72,12 @@ def test_confidence_mixes_cosine_and_coverage_of_the_first_passages():
             Hit("c:0", "", {}, dense=0.1), Hit("d:0", "", {}, dense=0.99, coverage=1.0)]
     assert ranking.confidence(hits) == pytest.approx(0.7 * 0.5 + 0.3), "the fourth passage is not looked at"
     assert ranking.confidence([]) == 0.0
+
+
+def test_a_passage_sharing_a_word_but_far_in_meaning_gives_no_confidence():
+    """"What is the capital of Peru?" shares "capital" with a page on capital raising: declined, not quoted."""
+    ranking = Ranking()
+    shares_a_word = Hit("a", "Raising capital for a medtech start-up", {}, dense=0.09, coverage=0.5)
+    assert ranking.confidence([shares_a_word]) == 0.0 < ranking.min_confidence
+    close = Hit("b", "Raising capital for a medtech start-up", {}, dense=0.15, coverage=0.5)
+    assert ranking.confidence([close]) > ranking.min_confidence

@@ -1,0 +1,50 @@
+"""An extractive answer names every source that comes close to the one it quotes, best first, without flooding."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from knowledge.answering import ExtractiveAnswerer, Question
+from knowledge.ranking import Hit, Ranking
+from tests.conftest import PARIS
+from tests.fakes.embedding import HashingEmbedder
+
+NOW = datetime(2026, 11, 22, 12, tzinfo=PARIS)
+
+
+def page(slug: str, title: str, text: str, dense: float) -> Hit:
+    return Hit(f"kb/{slug}.md:0", text, {"title": title, "url": f"https://kb.test/{slug}", "path": f"{slug}.md",
+                                         "source_id": f"kb/{slug}.md", "language": "en"}, dense=dense)
+
+
+BREACH = page("breach", "Reporting a data breach", "A breach is reported to the regulator within 72 hours.", 0.62)
+RECORDS = page("records", "Keeping breach records", "The controller documents every breach and its effects.", 0.58)
+NOTICE = page("notice", "Telling the people concerned", "People at high risk are told without undue delay.", 0.55)
+FEES = page("fees", "Membership fees", "The yearly fee is 900 EUR for an SME.", 0.20)
+QUESTION = Question(text="How fast must we report a data breach?", language="en", now=NOW)
+
+
+def test_close_sources_are_named_after_the_quote_and_far_ones_are_not():
+    answer = ExtractiveAnswerer(HashingEmbedder()).answer(QUESTION, [BREACH, RECORDS, NOTICE, FEES])
+
+    urls = [s.url for s in answer.sources]
+    assert urls[0] == "https://kb.test/breach", "the best passage is quoted and cited first"
+    assert set(urls) == {"https://kb.test/breach", "https://kb.test/records", "https://kb.test/notice"}
+    assert "https://kb.test/fees" not in urls, "a source far from the best one is left out"
+    assert [s.n for s in answer.sources] == [1, 2, 3]
+    for ref in answer.sources:
+        assert f"[{ref.n}]" in answer.text, f"{ref.title} is cited where the member reads"
+    assert answer.text.splitlines()[-1].startswith("Also on this:")
+
+
+def test_the_number_of_sources_is_capped():
+    hits = [page(f"p{i}", f"Page {i}", f"Breach reporting rule number {i}.", 0.6 - i * 0.01) for i in range(8)]
+    answer = ExtractiveAnswerer(HashingEmbedder(), ranking=Ranking(cite_sources=3)).answer(QUESTION, hits)
+    assert len(answer.sources) == 3
+    assert len({s.url for s in answer.sources}) == 3, "each source once"
+
+
+def test_a_french_answer_names_them_in_french():
+    question = Question(text="Quel délai pour signaler une violation de données ?", language="fr", now=NOW)
+    answer = ExtractiveAnswerer(HashingEmbedder()).answer(question, [BREACH, RECORDS, FEES])
+    assert "À voir aussi :" in answer.text and "Keeping breach records [" in answer.text
