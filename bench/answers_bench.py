@@ -2,7 +2,11 @@
 
     python bench/answers_bench.py [--sets gdpr,cnil-hard,crpa] [--latency-chunks 10000] [--model use-multilingual]
                                   [--set foreign_keyword_weight=0.3 ...] [--no-baseline]
+                                  [--modes extractive,local,naive] [--llm-questions 40]
 
+Modes: `extractive` (the offline default), `local` (the local model through `KB_LLM`: the server at
+`KB_LLM_BASE_URL` when set, else one started for the run; `--llm-questions` evenly spaced questions per set,
+40 by default, to stay under half an hour), `naive` (the baseline below: retrieval figures and latency only).
 `--set NAME=VALUE` (repeatable) changes one number of the ranking configuration (`knowledge.ranking.Ranking`)
 for the whole run, to compare variants; `--latency-chunks 0` and `--no-baseline` leave out the slow parts.
 
@@ -100,7 +104,28 @@ def ranking_overrides(assignments: list[str]) -> dict[str, object]:
     return out
 
 
-def quality(sets: list[str], model: str, overrides: dict[str, object], baseline: bool) -> list[list[object]]:
+MODES = ("extractive", "local", "naive")
+
+
+def local_model_settings(tmp: Path) -> tuple[dict[str, object], object]:
+    """`KB_LLM` settings for the local model: the server at `KB_LLM_BASE_URL` if set, else one started here
+    (bot.local_llm, `make llm-install` first); returns the settings and the process to stop (or None)."""
+    import os
+
+    if os.environ.get("KB_LLM_BASE_URL"):
+        return {"llm": os.environ.get("KB_LLM", "openai:local"), "llm_base_url": os.environ["KB_LLM_BASE_URL"],
+                "llm_api_key": os.environ.get("KB_LLM_API_KEY", "local")}, None
+    from bot import local_llm
+
+    port = 8799
+    process = local_llm.start(local_llm.assemble(), port=port)
+    local_llm.wait_ready(local_llm.base_url(local_llm.DEFAULT_HOST, port), process)
+    return {"llm": "openai:local", "llm_base_url": local_llm.base_url(local_llm.DEFAULT_HOST, port),
+            "llm_api_key": "local", "llm_timeout": 60.0}, process
+
+
+def quality(sets: list[str], model: str, overrides: dict[str, object], modes: list[str],
+            llm_questions: int) -> list[list[object]]:
     from bot.evaluation import evaluate
     from bot.wiring import Services, default_ranking
     from knowledge.embedding import load_embedder
@@ -108,28 +133,49 @@ def quality(sets: list[str], model: str, overrides: dict[str, object], baseline:
     from knowledge.store import release_embedded_store
 
     embedder = load_embedder(model)
-    rows = []
-    for name in sets:
-        corpus = DEV_QA / CORPUS[name] / "corpus"
-        questions = read_jsonl(DEV_QA / name / "qa.jsonl")
-        with tempfile.TemporaryDirectory() as tmp:
-            settings = KnowledgeSettings(store_path=Path(tmp) / "ours", _env_file=None)
-            services = Services(settings, embedder=embedder, ranking=replace(default_ranking(settings), **overrides))
-            services.ingestor().run([corpus])
-            output = Path(tmp) / "results.jsonl"
-            metrics = evaluate(services, DEV_QA / name / "qa.jsonl", output=output)
-            by_language = hit5_by_language(questions, read_jsonl(output))
-            # The same questions with their gold sources left out: near-domain unanswerable questions.
-            removed = evaluate(services, DEV_QA / name / "qa.jsonl", remove_gold=True)
-            release_embedded_store(settings.store_path)
-            base = {"hit@1": float("nan"), "hit@5": float("nan")}
-            if baseline:
-                base = baseline_quality(baseline_index(corpus, embedder, Path(tmp) / "base"), questions)
-        rows.append([name, metrics["hit@1"], f"{base['hit@1']:.2f}", metrics["hit@5"], f"{base['hit@5']:.2f}",
-                     by_language, metrics["mrr@10"], metrics["abstention_precision"], metrics["abstention_recall"],
-                     removed["abstention_recall"], metrics["false_abstentions"], metrics["false_abstention_rate"],
-                     metrics["source_in_citations"], metrics["sources_cited_avg"], metrics["span_in_citations"],
-                     metrics["answer_in_question_language"], metrics["latency_p50_ms"], metrics["latency_p95_ms"]])
+    rows: list[list[object]] = []
+    server = None
+    with tempfile.TemporaryDirectory() as tmp:
+        llm: dict[str, object] = {}
+        if "local" in modes:
+            llm, server = local_model_settings(Path(tmp))
+        try:
+            for name in sets:
+                corpus = DEV_QA / CORPUS[name] / "corpus"
+                qa = DEV_QA / name / "qa.jsonl"
+                questions = read_jsonl(qa)
+                settings = KnowledgeSettings(store_path=Path(tmp) / name, _env_file=None)
+                ranking = replace(default_ranking(settings), **overrides)
+                Services(settings, embedder=embedder, ranking=ranking).ingestor().run([corpus])
+                for mode in modes:
+                    if mode == "naive":
+                        base = baseline_quality(baseline_index(corpus, embedder, Path(tmp) / f"base-{name}"),
+                                                questions)
+                        rows.append([name, "naive (top 4)", sum(1 for q in questions if q.get("answerable", True)),
+                                     f"{base['hit@1']:.2f}", f"{base['hit@5']:.2f}", "", "", f"{base['hit@5']:.2f}",
+                                     4.0, "", "", "", "", "", f"{base['p50']:.0f}", f"{base['p95']:.0f}"])
+                        continue
+                    limit = llm_questions if mode == "local" else None
+                    extra = llm if mode == "local" else {}
+                    mode_settings = KnowledgeSettings(store_path=Path(tmp) / name, _env_file=None, **extra)
+                    services = Services(mode_settings, embedder=embedder, ranking=ranking)
+                    output = Path(tmp) / f"{name}-{mode}.jsonl"
+                    metrics = evaluate(services, qa, output=output, limit=limit)
+                    by_language = hit5_by_language(questions, read_jsonl(output))
+                    # The same questions with their gold sources left out: near-domain unanswerable questions.
+                    removed = evaluate(services, qa, remove_gold=True, limit=limit)
+                    rows.append([name, mode if limit is None else f"{mode} ({metrics['questions']} q.)",
+                                 metrics["questions"], metrics["hit@1"], metrics["hit@5"], by_language,
+                                 metrics["mrr@10"], metrics["source_in_citations"], metrics["sources_cited_avg"],
+                                 metrics["abstention_recall"], removed["abstention_recall"],
+                                 metrics["false_abstention_rate"], metrics["span_in_citations"],
+                                 metrics["answer_in_question_language"], metrics["latency_p50_ms"],
+                                 metrics["latency_p95_ms"]])
+                release_embedded_store(settings.store_path)
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait(timeout=30)
     return rows
 
 
@@ -176,15 +222,21 @@ def main() -> None:
     parser.add_argument("--model", default="use-multilingual")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
                         help="change one number of the ranking configuration (repeatable)")
+    parser.add_argument("--modes", default="extractive,naive",
+                        help=f"comma-separated, of {', '.join(MODES)} (local: the local model, `make llm-install`)")
+    parser.add_argument("--llm-questions", type=int, default=40,
+                        help="questions per set for the local model (evenly spaced through the file)")
     parser.add_argument("--no-baseline", action="store_true", help="leave out the naive baseline")
     args = parser.parse_args()
     overrides = ranking_overrides(args.overrides)
+    modes = [m for m in args.modes.split(",") if m and not (args.no_baseline and m == "naive")]
+    if unknown := set(modes) - set(MODES):
+        raise SystemExit(f"--modes: unknown {', '.join(sorted(unknown))} (known: {', '.join(MODES)})")
     print(f"model: {args.model}" + "".join(f"; {k}={v}" for k, v in overrides.items()))
-    print(table(["set", "hit@1", "base hit@1", "hit@5", "base hit@4", "hit@5 by lang", "MRR@10", "abst. prec.",
-                 "abst. recall", "abst. recall (gold removed)", "false abst.", "false abst. rate", "source cited",
-                 "sources per answer", "span cited",
-                 "answer lang", "p50 ms", "p95 ms"],
-                quality(args.sets.split(","), args.model, overrides, not args.no_baseline)))
+    print(table(["set", "mode", "questions", "hit@1", "hit@5", "hit@5 by lang", "MRR@10", "source cited",
+                 "sources per answer", "abst. recall", "abst. recall (gold removed)", "false abst. rate",
+                 "span cited", "answer lang", "p50 ms", "p95 ms"],
+                quality(args.sets.split(","), args.model, overrides, modes, args.llm_questions)))
     if args.latency_chunks <= 0:
         return
     print()

@@ -146,7 +146,8 @@ class _Tally:
 
 
 def evaluate(services, qa_path: Path, *, role: str = "member", output: Path | None = None,  # noqa: ANN001
-             default_today: datetime | None = None, remove_gold: bool = False) -> dict[str, object]:
+             default_today: datetime | None = None, remove_gold: bool = False,
+             limit: int | None = None) -> dict[str, object]:
     """Answer every question of `qa_path`; write per-question results to `output`; return the metrics.
 
     `remove_gold=True` measures abstention on near-domain unanswerable questions: each answerable question
@@ -154,12 +155,17 @@ def evaluate(services, qa_path: Path, *, role: str = "member", output: Path | No
     counted as unanswerable; the other questions are skipped. Its `abstention_recall` is the share the bot
     abstained on; `false_abstention_rate` comes from the normal run (answerable questions, gold present).
 
+    `limit` keeps that many questions, evenly spaced through the file (a fixed subset, the same at every run,
+    for slow answerers such as a local model).
+
     Raises `QuestionFileError` for a file `load_questions` rejects, and `EvaluationAborted` when the knowledge
     base becomes unavailable (the metrics would be meaningless).
     """
     from bot.conversation import Incoming
 
     rows = load_questions(qa_path)
+    if limit is not None and len(rows) > limit:  # evenly spaced: both languages and every part of the file
+        rows = [rows[i * len(rows) // limit] for i in range(limit)]
     if remove_gold:
         rows = [{**row, "answerable": False, "gold_removed": True} for row in rows
                 if row.get("expected") and row.get("answerable", True)]
