@@ -77,7 +77,9 @@ def baseline_quality(db, questions: list[dict]) -> dict:
 def hit5_by_language(questions: list[dict], results: list[dict]) -> str:
     """hit@5 over distinct sources, per question language (as `eval` counts it), e.g. 'en 0.60 / fr 0.50'."""
     found: dict[str, list[bool]] = {}
-    for q, r in zip(questions, results):
+    by_id = {q.get("id"): q for q in questions}
+    for r in results:  # a subset of the questions (a local model's), matched by id
+        q = by_id[r.get("id")]
         expected = set(q.get("expected") or [])
         if not (expected and q.get("answerable", True)):
             continue

@@ -36,9 +36,14 @@ def make_chat_model(settings: KnowledgeSettings):  # noqa: ANN201 - a LangChain 
         kwargs["base_url"] = settings.llm_base_url
     if settings.llm_api_key is not None:
         kwargs["api_key"] = settings.llm_api_key.get_secret_value()
+    elif settings.llm_base_url and settings.llm.strip().lower().startswith("openai:"):
+        # A local OpenAI-compatible server (make llm-server, vLLM, LM Studio) checks no key, but the OpenAI
+        # client refuses to start without one.
+        kwargs["api_key"] = "local"
     try:
         return init_chat_model(settings.llm, **kwargs)
-    except (ImportError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - ImportError, ValueError, a provider's own "missing credentials"
+        logger.debug("KB_LLM failed", exc_info=True)
         raise ConfigurationError(f"KB_LLM={settings.llm!r} cannot be used: {exc}") from None
 
 
@@ -68,8 +73,9 @@ class Services:
         self.retriever = Retriever(self.store, self.embedder, ranking=self.ranking, keyword_index=self.keyword_index)
         extractive = ExtractiveAnswerer(self.embedder, ranking=self.ranking)
         model = chat_model if chat_model is not None else make_chat_model(settings)
+        # KB_LLM_TIMEOUT is the member's whole wait for the model (retry included), not only each HTTP call's.
         answerer: Answerer = extractive if model is None else ChatModelAnswerer(
-            model, extractive, contact=settings.staff_contact)
+            model, extractive, contact=settings.staff_contact, timeout=settings.llm_timeout)
         self.concierge = Concierge(
             self.retriever, answerer, contact=settings.staff_contact, contacts=settings.contacts(),
             ranking=self.ranking, clock=self.clock,

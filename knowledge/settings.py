@@ -90,7 +90,9 @@ class KnowledgeSettings(BaseSettings):
     )
     llm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server (or Ollama).")
     llm_api_key: SecretStr | None = Field(None, description="API key of the chat model provider.")
-    llm_timeout: float = Field(30.0, description="Seconds to wait for the chat model before answering extractively.")
+    llm_timeout: float = Field(
+        30.0, description="Seconds a member may wait for the chat model's checked answer, from its first call to the "
+        "end of its reply (a retry included); past it the extractive answer is sent.")
     staff_contact: str = Field(
         "the member-services team (contact@cluster.example.org)",
         description="Who members should contact when the assistant cannot answer (shown as is).",

@@ -2,8 +2,10 @@
 
 A catalog (`en.py`, `fr.py`, `de.py`) holds `NAME` (the language's English name), `MESSAGES` (the sentences
 members read, by key), `TELLING_WORDS` and `ACCENTS` (what tells its text apart, for
-`knowledge.language`), and `MONTHS`, `TIME_WORDS` and `GENERIC_WORDS` (how its questions speak of time,
-for `knowledge.time_scope`). Adding a language is adding one such module and its code to `LANGUAGES`.
+`knowledge.language`), `MONTHS`, `TIME_WORDS` and `GENERIC_WORDS` (how its questions speak of time,
+for `knowledge.time_scope`), and `NO_ANSWER_WORDS`, `NUMBER_WORDS` and `WEEKDAYS` (how a chat model's reply says
+"I don't know", and the words that are numbers or dates, for `knowledge.grounding`). Adding a language is adding
+one such module and its code to `LANGUAGES`.
 
 >>> message("none_match", "de")
 'nichts passt zu Ihrer Frage.'

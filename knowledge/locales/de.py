@@ -33,6 +33,19 @@ MESSAGES: dict[str, str] = {
     "llm_failed": "(Der Schreibassistent war nicht erreichbar, daher hier die relevanten Passagen.)",
     "llm_unchecked": "(Die erzeugte Antwort ließ sich nicht anhand ihrer Quellen prüfen, daher hier die "
                      "relevanten Passagen.)",
+    "llm_language": "(Die erzeugte Antwort war nicht in der Sprache Ihrer Frage, daher hier die relevanten "
+                    "Passagen.)",
+    # The chat model's instructions (knowledge.chat_answering), written in the member's language for the retry
+    # when a first answer came back in another language. Not shown to members.
+    "llm_prompt": "Du bist der Mitgliederservice-Assistent eines Innovationsclusters im Gesundheitswesen.\n"
+                  "Beantworte die Frage des Mitglieds auf Deutsch und NUR anhand der nummerierten Passagen unten. "
+                  "Belege jede Aussage mit der Nummer der Passage in eckigen Klammern, etwa [1] oder [2]. Erfinde "
+                  "nie ein Datum, eine Frist, einen Betrag oder einen Namen, der nicht in den Passagen steht. Wenn "
+                  "die Passagen die Antwort nicht enthalten, antworte genau: NO_ANSWER.\n"
+                  "Beispiel für einen belegten Satz: „Der Jahresbeitrag für ein KMU beträgt 900 EUR [2].“\n"
+                  "Heute ist der {today}. Ein Aufruf, dessen Frist vor heute lag, ist geschlossen; eine "
+                  "Veranstaltung, die vor heute endete, ist vergangen. Schreibe nur auf Deutsch, in höchstens "
+                  "120 Wörtern.\n\n{passages}",
     # Chat renderers (bot.slack.render, bot.teams.render)
     "source_deadline": "Frist",
     "source_start": "am",
@@ -129,3 +142,22 @@ GENERIC_WORDS = """veranstaltung veranstaltungen konferenz konferenzen schulung 
     forderung forderungen frist fristen nachste nachsten nachster kommende kommenden bevorstehende geplante
     offen offene offenen noch laufende vergangene wann welche welcher welches sind ist gibt der das monat woche
     jahr heute morgen vor nach bis diesen dieser"""
+
+# How a chat model says it cannot answer without writing NO_ANSWER (`knowledge.grounding.says_no_answer`): regular
+# expressions over folded text (ASCII lower case, "ß" as "ss", apostrophes kept).
+NO_ANSWER_WORDS: list[str] = [
+    r"\bich weiss (?:es |das )?nicht\b",
+    r"\b(?:enthalten|enthalt|nennen|nennt|erwahnen|erwahnt|beantworten|beantwortet|sagen|sagt)\b[^.]{0,30}"
+    r"\b(?:keine|keinen|nicht|nichts)\b",
+    r"\bkeine (?:informationen|information|angaben|angabe|hinweise)\b",
+    r"\b(?:kann|konnen) (?:ich )?(?:das |dies |die frage )?nicht (?:beantworten|sagen|finden)\b",
+    r"\bnicht (?:erwahnt|angegeben|enthalten|genannt|aufgefuhrt)\b",
+]
+# Numbers written as words in passages ("fur zwei Jahre"), for `knowledge.grounding`.
+NUMBER_WORDS: dict[str, int] = {
+    "ein": 1, "eine": 1, "eins": 1, "zwei": 2, "drei": 3, "vier": 4, "funf": 5, "sechs": 6, "sieben": 7,
+    "acht": 8, "neun": 9, "zehn": 10, "elf": 11, "zwolf": 12, "zwanzig": 20, "dreissig": 30, "funfzig": 50,
+    "hundert": 100,
+}
+# Day names (`knowledge.grounding`): never a proper name to check.
+WEEKDAYS = "montag dienstag mittwoch donnerstag freitag samstag sonntag"

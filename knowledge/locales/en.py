@@ -32,6 +32,18 @@ MESSAGES: dict[str, str] = {
     "llm_failed": "(The writing assistant was unavailable, so here are the relevant passages.)",
     "llm_unchecked": "(The generated answer could not be checked against its sources, so here are the "
                      "relevant passages.)",
+    "llm_language": "(The generated answer was not in the language of your question, so here are the relevant "
+                    "passages.)",
+    # The chat model's instructions (knowledge.chat_answering), written in the member's language for the retry
+    # when a first answer came back in another language. Not shown to members.
+    "llm_prompt": "You are the member-services assistant of a health-innovation cluster.\n"
+                  "Answer the member's question in English, using ONLY the numbered passages below. Cite every "
+                  "statement with the passage number in square brackets, like [1] or [2]. Never invent a date, a "
+                  "deadline, an amount or a name that is not in the passages. If the passages do not contain the "
+                  "answer, reply exactly: NO_ANSWER.\n"
+                  "Example of a cited sentence: \"The yearly fee for an SME is 900 EUR [2].\"\n"
+                  "Today is {today}. A call whose deadline is before today is closed; an event that ended before "
+                  "today is past. Write in English only, in at most 120 words.\n\n{passages}",
     # Chat renderers (bot.slack.render, bot.teams.render)
     "source_deadline": "deadline",
     "source_start": "on",
@@ -123,3 +135,21 @@ GENERIC_WORDS = """event events workshop workshops webinar webinars summit confe
     session agenda calendar call calls funding grant grants deadline deadlines closes closing upcoming next
     coming future soon planned open still currently past previous when which what month week year today
     tomorrow before after this lists list there any show tell give"""
+
+# How a chat model says it cannot answer without writing NO_ANSWER (`knowledge.grounding.says_no_answer`): regular
+# expressions over folded text (ASCII lower case, "ß" as "ss", apostrophes kept).
+NO_ANSWER_WORDS: list[str] = [
+    r"\bi (?:do not|don't|dont) know\b",
+    r"\b(?:passages?|sources?|documents?|context|excerpts?)\b[^.]{0,60}\b(?:do|does)(?: not|n't|nt) "
+    r"(?:contain|mention|say|specify|state|include|provide|cover|answer|give)",
+    r"\b(?:no|not enough) (?:information|details?|mention)\b",
+    r"\b(?:cannot|can't|cant|could not|couldn't|am unable to|is not possible to) (?:find|answer|tell|say|determine)",
+    r"\bnot (?:mentioned|specified|stated|provided|available|included|covered|given) in\b",
+]
+# Numbers written as words in passages ("granted for two years"), for `knowledge.grounding`.
+NUMBER_WORDS: dict[str, int] = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "twenty": 20, "thirty": 30, "fifty": 50, "hundred": 100,
+}
+# Day names: capitalised in English, never a proper name to check (`knowledge.grounding`).
+WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday"

@@ -33,6 +33,19 @@ MESSAGES: dict[str, str] = {
     "llm_failed": "(L'assistant de rédaction est indisponible : voici les passages pertinents.)",
     "llm_unchecked": "(La réponse générée n'a pas pu être vérifiée par rapport à ses sources : voici les "
                      "passages pertinents.)",
+    "llm_language": "(La réponse générée n'était pas dans la langue de votre question : voici les passages "
+                    "pertinents.)",
+    # The chat model's instructions (knowledge.chat_answering), written in the member's language for the retry
+    # when a first answer came back in another language. Not shown to members.
+    "llm_prompt": "Tu es l'assistant du service aux adhérents d'un cluster d'innovation en santé.\n"
+                  "Réponds en français à la question de l'adhérent en t'appuyant UNIQUEMENT sur les passages "
+                  "numérotés ci-dessous. Cite chaque affirmation avec le numéro du passage entre crochets, comme "
+                  "[1] ou [2]. N'invente jamais une date, une échéance, un montant ou un nom absent des passages. "
+                  "Si les passages ne contiennent pas la réponse, réponds exactement : NO_ANSWER.\n"
+                  "Exemple de phrase citée : « La cotisation annuelle d'une PME est de 900 EUR [2]. »\n"
+                  "Nous sommes le {today}. Un appel dont la date limite est passée est clôturé ; un événement "
+                  "terminé avant aujourd'hui est passé. Écris uniquement en français, en 120 mots au plus.\n\n"
+                  "{passages}",
     # Chat renderers (bot.slack.render, bot.teams.render)
     "source_deadline": "date limite",
     "source_start": "le",
@@ -129,3 +142,22 @@ GENERIC_WORDS = """evenement evenements atelier ateliers webinaire sommet rencon
     limite cloture cloturent concours prochain prochaine prochains prochaines venir bientot ouvert ouverts
     ouverte ouvertes encore cours passe passes quand lieu quel quels quelle quelles mois semaine annee demain
     avant apres ce cette liste"""
+
+# How a chat model says it cannot answer without writing NO_ANSWER (`knowledge.grounding.says_no_answer`): regular
+# expressions over folded text (ASCII lower case, "ß" as "ss", apostrophes kept).
+NO_ANSWER_WORDS: list[str] = [
+    r"\bje ne (?:le )?sais pas\b",
+    r"\bne (?:contiennent|contient|mentionnent|mentionne|precisent|precise|indiquent|indique|disent|dit|"
+    r"fournissent|fournit|donnent|donne|permettent|permet|abordent|aborde|traitent|traite)\b[^.]{0,30}\b(?:pas|aucune?)\b",
+    r"\b(?:aucune|pas d'|pas de) (?:information|informations|indication|precision|mention)\b",
+    r"\bje n'ai (?:pas|rien) trouve\b",
+    r"\bje ne (?:peux|suis) pas (?:en mesure de )?(?:repondre|trouver|dire|preciser)\b",
+    r"\bn'(?:est|sont) pas (?:mentionnee?s?|precisee?s?|indiquee?s?) dans\b",
+]
+# Numbers written as words in passages ("pendant deux ans"), for `knowledge.grounding`.
+NUMBER_WORDS: dict[str, int] = {
+    "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7, "huit": 8, "neuf": 9,
+    "dix": 10, "onze": 11, "douze": 12, "vingt": 20, "trente": 30, "cinquante": 50, "cent": 100,
+}
+# Day names (`knowledge.grounding`): never a proper name to check.
+WEEKDAYS = "lundi mardi mercredi jeudi vendredi samedi dimanche"
