@@ -12,10 +12,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from knowledge.answering import Answerer, Question, SourceRef, abstain, texts
+from knowledge.answering import Answer, Answerer, Question, SourceRef, abstain, texts
+from knowledge.chat_answering import StreamingAnswerer, TextSink
 from knowledge.filters import Filters
 from knowledge.language import detect_language
-from knowledge.ranking import Ranking
+from knowledge.ranking import Hit, Ranking
 from knowledge.retrieval import Retriever
 from knowledge.store import StoreError, StoreUnavailable
 from knowledge.text import keywords
@@ -43,6 +44,10 @@ class Incoming:
     history: Sequence[Turn] = ()
     now: datetime | None = None  # overrides the clock (tests, evaluation)
     exclude: tuple[str, ...] = ()  # sources (URLs or paths) not to answer from (evaluation: gold removed)
+    # Where a front end shows the reply while a chat model writes it (`StreamingAnswerer`): called with each new
+    # piece of checked text. The Reply still carries the whole answer; when it is not what was shown (the model's
+    # reply failed later on), the front end replaces what it showed. The extractive answerer never calls it.
+    on_text: TextSink | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -111,10 +116,12 @@ class Concierge:
             hits = self._retriever.search(query, filters, k=self._top_k, language=language)
             outside = self._retriever.named_outside_window(query, filters, hits) if listing else None
         except StoreError as exc:
+            # Members' words stay out of the log above DEBUG (README: members' data): the language says enough.
             if isinstance(exc, StoreUnavailable):
-                logger.error("knowledge base unavailable: %s question=%r", exc, question_text[:200])
+                logger.error("knowledge base unavailable: %s language=%s", exc, language)
             else:  # not an outage we expect: keep the traceback for staff
-                logger.exception("knowledge base failed question=%r", question_text[:200])
+                logger.exception("knowledge base failed language=%s", language)
+            logger.debug("question=%r", question_text[:200])
             return Reply(question=question_text, language=language, answer=texts(language)["unavailable"],
                          abstained=True, sources=[], latency_ms=(time.perf_counter() - started) * 1000,
                          note="unavailable")
@@ -122,12 +129,13 @@ class Concierge:
         question = Question(text=query, language=language, now=now, scope=scope, listing=listing)
         contact = self._contacts.get(language) or self._contacts["en"]
         if listing and hits:
-            result = self._answerer.answer(question, hits, outside)
+            result = self._write(question, hits, outside, incoming.on_text)
         elif sure < self._ranking.min_confidence or not (hits or outside):
-            logger.info("abstained confidence=%.3f question=%r", sure, question_text[:200])
+            logger.info("abstained confidence=%.3f language=%s", sure, language)
+            logger.debug("abstained question=%r", question_text[:200])
             result = abstain(question, contact)
         else:
-            result = self._answerer.answer(question, hits, outside)
+            result = self._write(question, hits, outside, incoming.on_text)
         if result.abstained and not result.sources:  # an answerer that found nothing: say whom to ask, in kind
             note = result.note
             result = abstain(question, contact)
@@ -139,6 +147,12 @@ class Concierge:
                        for h in hits],
             confidence=sure,
         )
+
+    def _write(self, question: Question, hits: list[Hit], outside: Hit | None, on_text: TextSink | None) -> Answer:
+        """The answerer's reply; shown while it is written when the front end can and the answerer does."""
+        if on_text is not None and isinstance(self._answerer, StreamingAnswerer):
+            return self._answerer.answer(question, hits, outside, on_text=on_text)
+        return self._answerer.answer(question, hits, outside)
 
     @staticmethod
     def _standalone_query(text: str, history: Sequence[Turn]) -> str:

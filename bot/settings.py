@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from bot.digest import DigestTarget
 
 
 def _split(value: object) -> object:
@@ -41,7 +44,7 @@ class BotSettings(BaseSettings):
     slack_ask_command: str = Field("/ask", validation_alias="SLACK_ASK_COMMAND",
                                    description="Slash command that answers privately.")
     slack_admin_command: str = Field("/concierge", validation_alias="SLACK_ADMIN_COMMAND",
-                                     description="Slash command for staff (`reingest`, `gaps`, `status`).")
+                                     description="Slash command for staff (`reingest`, `gaps`, `status`, `report`).")
     teams_staff_users: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="TEAMS_STAFF_USERS",
         description="Comma-separated Teams user ids or Entra object ids of staff.")
@@ -51,12 +54,55 @@ class BotSettings(BaseSettings):
     state_path: Path = Field(Path("var/concierge.sqlite3"),
                              validation_alias=AliasChoices("CONCIERGE_STATE_PATH", "state_path"),
                              description="SQLite file for threads, feedback and knowledge gaps.")
+    retention_days: int = Field(180, ge=1, validation_alias=AliasChoices("BOT_RETENTION_DAYS", "retention_days"),
+                                description="Days members' questions, answers, feedback and threads are kept; "
+                                "the scheduled purge deletes older ones.")
+    purge_schedule: str = Field("30 3 * * *", validation_alias=AliasChoices("BOT_PURGE_SCHEDULE", "purge_schedule"),
+                                description="When the retention purge runs: crontab syntax (minute hour day month "
+                                "weekday, weekdays as names) in KB_TIMEZONE; default daily at 03:30.")
+    digest_schedule: str = Field("0 9 * * mon", validation_alias=AliasChoices("KB_DIGEST_SCHEDULE", "digest_schedule"),
+                                 description="When channel digests are posted: crontab syntax (minute hour day month "
+                                 "weekday, weekdays as names) in KB_TIMEZONE; default Monday at 09:00.")
+    reminder_schedule: str = Field("0 * * * *", validation_alias=AliasChoices("KB_REMINDER_SCHEDULE",
+                                                                              "reminder_schedule"),
+                                   description="When due deadline reminders are sent (7 days and 1 day before a "
+                                   "call's deadline, from 09:00): crontab syntax in KB_TIMEZONE; default hourly.")
+    digest_channels: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=AliasChoices("KB_DIGEST_CHANNELS", "digest_channels"),
+        description="Channels that get digests, comma-separated: a Slack channel id or `teams:<conversation id>`, "
+        "each optionally followed by `:language` (en, fr, de) and `:audience` (public, member), e.g. "
+        "`C0123:fr:member,teams:19:abc@thread.tacv2:en:public` (default: English, member).")
+    follow_schedule: str = Field("*/5 * * * *", validation_alias=AliasChoices("KB_FOLLOW_SCHEDULE", "follow_schedule"),
+                                 description="When the bot looks for calls and events added to the index, to tell "
+                                 "the members following their topics (`follow <topic>`): crontab syntax in "
+                                 "KB_TIMEZONE; default every five minutes.")
+    report_schedule: str = Field("0 8 * * mon", validation_alias=AliasChoices("KB_REPORT_SCHEDULE", "report_schedule"),
+                                 description="When the staff report is posted to KB_REPORT_CHANNEL: crontab syntax "
+                                 "(minute hour day month weekday, weekdays as names) in KB_TIMEZONE; default Monday "
+                                 "at 08:00. Each report covers the 7 days before it.")
+    report_channel: str | None = Field(None, validation_alias=AliasChoices("KB_REPORT_CHANNEL", "report_channel"),
+                                       description="Slack channel id (C...) of the staff channel that gets the "
+                                       "scheduled report; unset: none is posted (`/concierge report` still works).")
+    report_language: Literal["en", "fr", "de"] = Field(
+        "en", validation_alias=AliasChoices("KB_REPORT_LANGUAGE", "report_language"),
+        description="Language of the scheduled staff report.")
 
     @field_validator("slack_staff_users", "slack_staff_groups", "slack_channel_roles", "teams_staff_users",
-                     "teams_conversation_roles", mode="before")
+                     "teams_conversation_roles", "digest_channels", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split(value)
+
+    @field_validator("purge_schedule", "digest_schedule", "report_schedule", "reminder_schedule",
+                     "follow_schedule")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        from datetime import UTC
+
+        from bot.scheduler import parse_schedule
+
+        parse_schedule(value, UTC)  # raises a ScheduleError (a ValueError) that says what to write
+        return value
 
     def channel_roles(self) -> dict[str, str]:
         """`SLACK_CHANNEL_ROLES` as {channel id: role}; only `public` and `member` are allowed in channels."""
@@ -65,6 +111,31 @@ class BotSettings(BaseSettings):
     def conversation_roles(self) -> dict[str, str]:
         """`TEAMS_CONVERSATION_ROLES` as {conversation id: role}."""
         return _roles(self.teams_conversation_roles, "TEAMS_CONVERSATION_ROLES")
+
+    def digest_targets(self) -> list[DigestTarget]:
+        """`KB_DIGEST_CHANNELS`, each channel's audience no higher than its role (`SLACK_CHANNEL_ROLES`,
+        `TEAMS_CONVERSATION_ROLES`). Raises `DigestError` (a ValueError) for an entry that cannot be read."""
+        from bot.digest import DigestError
+
+        targets = [self.digest_target(item) for item in self.digest_channels]
+        keys = [target.key for target in targets]
+        twice = sorted({key for key in keys if keys.count(key) > 1})
+        if twice:
+            raise DigestError(f"KB_DIGEST_CHANNELS names a channel twice: {twice[0]}")
+        return targets
+
+    def digest_target(self, spec: str, *, language: str | None = None, audience: str | None = None) -> DigestTarget:
+        """The digest channel `spec` names (`C0123`, `teams:19:...`) as `KB_DIGEST_CHANNELS` configures it (else in
+        the default language, for members), `language` and `audience` overriding it; its audience no higher than
+        the channel's role."""
+        from bot.digest import parse_target, with_audience
+
+        named = parse_target(spec)
+        configured = {target.key: target for target in map(parse_target, self.digest_channels)}.get(named.key, named)
+        wanted = parse_target(configured.key, language=language or configured.language,
+                              audience=audience or configured.audience)
+        roles = self.channel_roles() if wanted.platform == "slack" else self.conversation_roles()
+        return with_audience(wanted, roles.get(wanted.channel))
 
     teams_client_id: str | None = Field(
         None, validation_alias="CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID",

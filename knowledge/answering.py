@@ -21,6 +21,7 @@ from knowledge.locales import messages
 from knowledge.ranking import Hit, Ranking
 from knowledge.text import keywords
 from knowledge.time_scope import TimeScope, topical_words
+from knowledge.topic_match import TopicMatcher
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ class ExtractiveAnswerer(Answerer):
         self._ranking = ranking or Ranking()
         self._max_sentences = max_sentences
         self._max_listed = max_listed
-        self._word_cache: dict[str, np.ndarray] = {}
+        self._topics = TopicMatcher(embedder)
 
     def answer(self, question: Question, hits: Sequence[Hit], outside: Hit | None = None) -> Answer:
         if question.listing:
@@ -177,43 +178,21 @@ class ExtractiveAnswerer(Answerer):
     def _about(self, question: Question, candidates: list[Hit]) -> list[Hit]:
         """"The next AI workshop": the items about what the question names, in either language.
 
-        Each topic word of the question (its acronyms included: "AI", "IA") matches an item by the same word in
-        its title or text, or by a title word of the same meaning in any language ("AI" ~ "IA", "healthcare" ~
-        "santé", `Ranking.topic_word_similarity`); the items matching the most topic words are kept. When none
-        matches, the items nearly as close in meaning as the best one are.
+        Each topic word of the question (its acronyms included: "AI", "IA") matches an item by the same word, or
+        by a word of the same meaning in another language ("AI" ~ "IA", "healthcare" ~ "santé":
+        `knowledge.topic_match`, `Ranking.topic_word_similarity`); the items matching the most topic words are
+        kept. When none matches, the items nearly as close in meaning as the best one are.
         """
         terms = _topic_terms(question.text)
         if not terms or not candidates:
             return candidates
-        stems = {term: set(keywords(term)) for term in terms}
-        vectors = self._word_vectors(terms)
-        counts = []
-        for hit in candidates:
-            title = str(hit.metadata.get("title", ""))
-            words = set(keywords(f"{title} {hit.text}"))
-            title_terms = _title_terms(title)
-            title_vectors = self._word_vectors(title_terms)
-            matched = 0
-            for term in terms:
-                if stems[term] and stems[term] <= words:
-                    matched += 1
-                elif title_terms and max(float(np.dot(vectors[term], title_vectors[t])) for t in title_terms) \
-                        >= self._ranking.topic_word_similarity:
-                    matched += 1
-            counts.append(matched)
-        if max(counts) > 0:
-            return [hit for hit, n in zip(candidates, counts) if n == max(counts)]
+        found = self._topics.words_found(
+            terms, [(str(h.metadata.get("title", "")), h.text) for h in candidates],
+            word_similarity=self._ranking.topic_word_similarity)
+        if max(found) > 0:
+            return [hit for hit, share in zip(candidates, found) if share == max(found)]
         best_dense = max(h.dense for h in candidates)
         return [h for h in candidates if h.dense >= 0.9 * best_dense]
-
-    def _word_vectors(self, words: list[str]) -> dict[str, np.ndarray]:
-        """Vectors of single words (topic words, title words), kept for the next questions."""
-        missing = [w for w in dict.fromkeys(words) if w not in self._word_cache]
-        if missing:
-            if len(self._word_cache) > _WORD_CACHE_SIZE:
-                self._word_cache.clear()
-            self._word_cache.update(zip(missing, self._embedder.encode_queries(missing)))
-        return {w: self._word_cache[w] for w in words}
 
     def _passages(self, question: Question, hits: Sequence[Hit], outside: Hit | None) -> Answer:
         """Quote the section (heading block) of the best passages that best answers, in its own order."""
@@ -321,7 +300,6 @@ class ExtractiveAnswerer(Answerer):
         return Answer("\n".join(body), question.language, sources)
 
 
-_WORD_CACHE_SIZE = 20000
 _WORD = re.compile(r"\w[\w'’-]*")
 
 
@@ -339,12 +317,6 @@ def _topic_terms(question: str) -> list[str]:
     return list(dict.fromkeys(
         word for word in words  # a two-letter lower-case word is a function word of some language ("zu")
         if (word.isupper() and len(word) > 1) or (len(word) > 2 and keywords(word) and set(keywords(word)) <= topical)))
-
-
-def _title_terms(title: str) -> list[str]:
-    """A title's words worth comparing by meaning: not stop words, acronyms kept."""
-    return list(dict.fromkeys(w for w in _WORD.findall(title)
-                              if (w.isupper() and len(w) > 1) or (keywords(w) and not w.isdigit())))
 
 
 def _first_line(text: str) -> str:

@@ -7,7 +7,7 @@ of the desk (`bot.desk`) and its replies back into Block Kit (`bot.slack.render`
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -20,6 +20,9 @@ from bot.slack.directory import SlackDirectory
 from bot.slack.listeners import SlackListeners
 from bot.state import BotState
 from bot.wiring import Services
+
+if TYPE_CHECKING:
+    from bot.scheduler import Scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -42,15 +45,17 @@ def with_retries(client: WebClient) -> WebClient:
 
 
 def create_app(services: Services, settings: BotSettings, state: BotState, *,
-               client: WebClient | None = None, token_verification: bool = True, desk: Desk | None = None) -> App:
+               client: WebClient | None = None, token_verification: bool = True, desk: Desk | None = None,
+               scheduler: Scheduler | None = None) -> App:
     """The bolt App with every listener. `client` defaults to a WebClient on `SLACK_API_URL`; `desk` to one
-    over `services` and `state`. Requests are verified with `SLACK_SIGNING_SECRET` when it is set."""
+    over `services` and `state` (showing `scheduler`'s jobs to staff). Requests are verified with
+    `SLACK_SIGNING_SECRET` when it is set."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     client = with_retries(client or WebClient(token=token, base_url=settings.slack_api_url))
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     app = App(client=client, signing_secret=signing_secret, token_verification_enabled=token_verification,
               request_verification_enabled=signing_secret is not None)
-    desk = desk or Desk(services, state, platform=PLATFORM)
+    desk = desk or Desk(services, state, platform=PLATFORM, scheduler=scheduler)
     SlackListeners(desk, SlackDirectory(settings, client), settings).register(app)
     return app
 

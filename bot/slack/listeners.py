@@ -17,14 +17,18 @@ from typing import Any
 
 from slack_bolt import Ack, App, Assistant, BoltRequest, Respond, Say, SetStatus, SetSuggestedPrompts
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.web.chat_stream import ChatStream
 
 from bot import messages
 from bot.conversation import Reply
 from bot.desk import Desk, Notice, notice_lines
+from bot.report import word as report_word
 from bot.settings import BotSettings
 from bot.slack import render
 from bot.slack.directory import SlackDirectory
+from bot.slack.live import LiveAnswer
+from bot.slack.report import post_report
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +65,7 @@ class SlackListeners:
         app.command(self.admin_command)(self.staff_command)
         app.action(render.FEEDBACK_UP)(self.record_feedback)
         app.action(render.FEEDBACK_DOWN)(self.record_feedback)
+        app.action(re.compile(f"^{render.REMIND}:"))(self.set_reminder)
         app.event("app_home_opened")(self.publish_home)
         app.error(self.log_errors)
 
@@ -131,6 +136,11 @@ class SlackListeners:
         if context.bot_user_id and f"<@{context.bot_user_id}>" in event["text"]:
             return  # a mention: answered by answer_mention
         channel, user = event["channel"], event.get("user", "")
+        if event.get("channel_type") == "im" and user and self.desk.is_forget_request(event["text"]):
+            if self.desk.claim(channel, event["ts"]):  # "forget me" in a DM: erased, never recorded as a question
+                self._later(lambda: self.forget_in_dm(client, channel=channel, user=user, said=event["text"],
+                                                      message=event["ts"]))
+            return
         if event.get("channel_type") == "im":
             thread = event.get("thread_ts") or event["ts"]
         elif event.get("thread_ts") and self.desk.follows(channel, event["thread_ts"]):
@@ -142,13 +152,18 @@ class SlackListeners:
         self.answer_later(client, text=event["text"], channel=channel, thread=thread, user=user,
                           role=lambda: self.role(channel, event.get("channel_type"), user), message=event["ts"])
 
+    def forget_in_dm(self, client: WebClient, *, channel: str, user: str, said: str, message: str) -> None:
+        """Erase what is kept under the sender's id and say what went, in the DM only they read."""
+        client.chat_postMessage(channel=channel, text=notice_text(self.desk.forget(user, said=said)))
+        self.desk.finish(channel, message)
+
     def publish_home(self, request: BoltRequest, event: dict, client: WebClient) -> None:
         if not self.first_delivery(request) or event.get("tab", "home") != "home":
             return
         home = self.desk.home(staff=self.directory.is_staff(event["user"]))
         client.views_publish(user_id=event["user"], view=render.home_view(
             staff=home.staff, events=home.events, calls=home.calls, status=home.status, gaps=home.gaps,
-            ask_command=self.ask_command))
+            jobs=home.jobs, ask_command=self.ask_command))
 
     def log_errors(self, error: Exception, body: dict) -> None:
         logger.error("unhandled error in a Slack listener: %s (type=%s)", error, body.get("type"))
@@ -174,13 +189,46 @@ class SlackListeners:
             logger.exception("slash command answer failed")
             respond(text=self.desk.apology(question), response_type="ephemeral")
 
-    def staff_command(self, ack: Ack, command: dict, respond: Respond) -> None:
+    def staff_command(self, ack: Ack, command: dict, respond: Respond, client: WebClient) -> None:
         ack()
+        if self.desk.is_follow_command(command.get("text") or ""):
+            self.follow_command(command, respond)
+            return
         # Who asks comes from the signed payload only; nothing typed in the text can make someone staff.
+        # `forget-me` is for every member (`user`): the ephemeral reply reaches them only.
         self.desk.staff_command(
             command.get("text") or "", staff=self.directory.is_staff(command["user_id"]),
-            tell=lambda notice: respond(text=notice_text(notice), response_type="ephemeral"),
-            invoked_as=self.admin_command, ask_command=self.ask_command)
+            tell=lambda notice: self._tell_staff(client, command["user_id"], respond, notice),
+            invoked_as=self.admin_command, ask_command=self.ask_command, user=command["user_id"])
+
+    def follow_command(self, command: dict, respond: Respond) -> None:
+        """`/concierge follow <topic>`, `unfollow <topic>`, `following`: for every member, replied ephemerally; the
+        follow keeps the audience the member may see where they asked (staff: everything)."""
+        user, channel = command["user_id"], command["channel_id"]
+        notice = self.desk.follow_command(command.get("text") or "", user=user, invoked_as=self.admin_command,
+                                          role=self.role(channel, None, user, private=True))
+        respond(text=notice_text(notice), response_type="ephemeral")
+
+    def _tell_staff(self, client: WebClient, user: str, respond: Respond, notice: Notice) -> None:
+        """A notice as an ephemeral reply; the report goes to the asker's DM with the bot (blocks, then the chart):
+        an ephemeral reply cannot carry a file, and the other members of a channel must not read the report."""
+        if notice.report is None:
+            respond(text=notice_text(notice), response_type="ephemeral")
+            return
+        try:
+            direct = client.conversations_open(users=user)["channel"]["id"]
+            post_report(client, direct, notice.report)
+        except (SlackApiError, SlackRequestError, OSError):
+            logger.exception("the staff report could not be posted")
+            respond(text=report_word("failed"), response_type="ephemeral")
+            return
+        respond(text=report_word("sent_privately"), response_type="ephemeral")
+
+    def set_reminder(self, ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+        """"Remind me" on an answer: the reminder is recorded under the clicking member; only they read the reply."""
+        ack()
+        said = self.desk.remind(action.get("value") or "", body["user"]["id"])
+        respond(text=render.lines_text([said]), response_type="ephemeral", replace_original=False)
 
     def record_feedback(self, ack: Ack, body: dict, action: dict, respond: Respond) -> None:
         ack()
@@ -205,12 +253,22 @@ class SlackListeners:
         apology is posted."""
         question = _MENTION.sub("", text).strip()
         try:
-            reply, answer_id = self.desk.ask(question, conversation=channel, thread=thread, user=user, role=role)
-            blocks = render.answer_blocks(reply.answer, reply.sources, reply.language, answer_id)
             stream = assistant or self._stream_in_channels
-            if not (stream and self._stream(client, reply, blocks, channel, thread, user, assistant)):
-                client.chat_postMessage(channel=channel, thread_ts=thread, text=render.fallback_text(reply.answer),
-                                        blocks=blocks, unfurl_links=False)
+            # A chat model's reply is streamed while it is written; the extractive answerer appends nothing.
+            live = LiveAnswer(lambda: self._open_stream(client, channel, thread, user, 1)) if stream else None
+            reply, answer_id = self.desk.ask(question, conversation=channel, thread=thread, user=user, role=role,
+                                             on_text=live.append if live is not None else None)
+            blocks = render.answer_blocks(reply.answer, reply.sources, reply.language, answer_id)
+            if live is not None and live.started:
+                live.finish(client, channel, thread, reply, blocks)
+            else:
+                if live is not None and live.refused:  # refused already: no second refused call for this answer
+                    stream = False
+                    if not assistant:
+                        self._stream_in_channels = False
+                if not (stream and self._stream(client, reply, blocks, channel, thread, user, assistant)):
+                    client.chat_postMessage(channel=channel, thread_ts=thread,
+                                            text=render.fallback_text(reply.answer), blocks=blocks, unfurl_links=False)
         except Exception:  # noqa: BLE001 - the member gets an apology, staff get the traceback
             logger.exception("answer failed channel=%s thread=%s", channel, thread)
             try:
@@ -221,6 +279,13 @@ class SlackListeners:
         if message is not None:
             self.desk.finish(channel, message)
 
+    def _open_stream(self, client: WebClient, channel: str, thread: str, user: str, buffer_size: int) -> ChatStream:
+        """A chat stream in the thread for the asker; it calls Slack on its first flush (team id asked once)."""
+        if self._team_id is None:
+            self._team_id = client.auth_test().get("team_id")
+        return client.chat_stream(channel=channel, thread_ts=thread, recipient_user_id=user,
+                                  recipient_team_id=self._team_id, buffer_size=buffer_size)
+
     def _stream(self, client: WebClient, reply: Reply, blocks: list[dict], channel: str, thread: str,
                 user: str, assistant: bool) -> bool:
         """Stream the answer where the workspace supports it; False to fall back to one message.
@@ -230,10 +295,7 @@ class SlackListeners:
         """
         streamer = None
         try:
-            if self._team_id is None:
-                self._team_id = client.auth_test().get("team_id")
-            streamer = client.chat_stream(channel=channel, thread_ts=thread, recipient_user_id=user,
-                                          recipient_team_id=self._team_id, buffer_size=200)
+            streamer = self._open_stream(client, channel, thread, user, buffer_size=200)
             for chunk in render.stream_chunks(reply.answer):
                 streamer.append(markdown_text=chunk)
             streamer.stop(blocks=[b for b in blocks if b["type"] != "section"])  # the sources and the buttons

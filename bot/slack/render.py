@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot import messages
+from bot.digest import Digest, item_note, say, summary_text, title_text
 from bot.escaping import entities, no_markdown_links, web_url
+from bot.reminders import CallRef, remindable
 from knowledge.answering import SourceRef
 from knowledge.locales import message
 
 SECTION_LIMIT = 3000  # characters of one section's text
 MAX_BLOCKS = 50
 FEEDBACK_UP, FEEDBACK_DOWN = "feedback_up", "feedback_down"
+REMIND = "remind_call"  # + ":<n>": one button per open call cited (`bot.reminders`)
+_BUTTON_TEXT = 75  # characters of a button's label
 
 
 # Characters a URL may keep as they are; everything else (spaces, `|`, `<`, `>`, quotes...) is percent-encoded.
@@ -84,7 +89,8 @@ def source_line(ref: SourceRef, language: str) -> str:
 
 def answer_blocks(answer: str, sources: Sequence[SourceRef], language: str,
                   answer_id: int | None = None) -> list[dict]:
-    """The answer, its numbered sources as links, and 👍/👎 buttons (when the answer was recorded)."""
+    """The answer, its numbered sources as links, and 👍/👎 buttons (when the answer was recorded), with a
+    "Remind me" button for each open call it cites (a few at most)."""
     blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": piece}}
                           for piece in split_text(escape(answer))]
     if sources:
@@ -92,7 +98,7 @@ def answer_blocks(answer: str, sources: Sequence[SourceRef], language: str,
         for piece in split_text("\n".join(lines)):
             blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": piece}]})
     if answer_id is not None:
-        blocks.append(feedback_block(answer_id, language))
+        blocks.append(feedback_block(answer_id, language, remindable(sources, language)))
     if len(blocks) > MAX_BLOCKS:  # never drop the reply: fold the overflow into the last text block
         overflow = "\n".join(b["text"]["text"] if "text" in b else b["elements"][0]["text"]
                              for b in blocks[MAX_BLOCKS - 2 : -1])
@@ -101,14 +107,24 @@ def answer_blocks(answer: str, sources: Sequence[SourceRef], language: str,
     return blocks
 
 
-def feedback_block(answer_id: int, language: str) -> dict:
+def feedback_block(answer_id: int, language: str, reminders: Sequence[CallRef] = ()) -> dict:
     up, down = message("feedback_up", language), message("feedback_down", language)
     return {"type": "actions", "block_id": f"feedback:{answer_id}", "elements": [
         {"type": "button", "action_id": FEEDBACK_UP, "value": str(answer_id),
          "text": {"type": "plain_text", "text": f"👍 {up}", "emoji": True}},
         {"type": "button", "action_id": FEEDBACK_DOWN, "value": str(answer_id),
          "text": {"type": "plain_text", "text": f"👎 {down}", "emoji": True}},
+        *(remind_button(n, ref) for n, ref in enumerate(reminders)),
     ]}
+
+
+def remind_button(n: int, ref: CallRef) -> dict:
+    """'⏰ Remind me: EIC Accelerator'; the value names the call (`CallRef.value`). Escaped like every text."""
+    label = messages.text("reminder_button", ref.language, title=ref.title)
+    if len(label) > _BUTTON_TEXT:
+        label = label[: _BUTTON_TEXT - 1] + "…"
+    return {"type": "button", "action_id": f"{REMIND}:{n}", "value": ref.value(),
+            "text": {"type": "plain_text", "text": escape(label), "emoji": True}}
 
 
 def fallback_text(answer: str) -> str:
@@ -128,10 +144,11 @@ def lines_text(lines: Sequence[str]) -> str:
 
 
 def home_view(*, staff: bool, events: Sequence[dict], calls: Sequence[dict], status: dict | None,
-              gaps: Sequence[str], ask_command: str, language: str = "en") -> dict:
-    """App Home: what the bot does, the next events and closing calls; for staff, the index and gaps."""
+              gaps: Sequence[str], ask_command: str, language: str = "en", jobs: Sequence[str] = ()) -> dict:
+    """App Home: what the bot does, the next events and closing calls; for staff, the index, the gaps and the
+    scheduled jobs (`jobs`: one line each)."""
     def say(key: str, **values: object) -> str:
-        return message(key, language, **values)
+        return messages.text(key, language, **values)
 
     def header(key: str) -> dict:
         return {"type": "header", "text": {"type": "plain_text", "text": say(key)}}
@@ -163,4 +180,29 @@ def home_view(*, staff: bool, events: Sequence[dict], calls: Sequence[dict], sta
             {"type": "section", "text": {"type": "mrkdwn", "text": split_text(
                 "\n".join(f"• {escape(g)}" for g in gaps) or f"_{say('home_no_gaps')}_")[0]}},
         ]
+    if staff and jobs:
+        blocks += [
+            header("home_jobs"),
+            {"type": "section", "text": {"type": "mrkdwn", "text": split_text(
+                "\n".join(f"• {escape(line)}" for line in jobs))[0]}},
+        ]
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
+
+
+def digest_blocks(digest: Digest) -> list[dict]:
+    """A channel digest: its title, then each section's heading and items (a link and the date each), in the
+    channel's language."""
+    blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": title_text(digest)[:150]}}]
+    for name, items, more in digest.sections():
+        lines = [f"• {link(item.url, item.title)} · {escape(item_note(item, digest.language))}" for item in items]
+        if more:
+            lines.append(f"• _{escape(say('digest_more', digest.language, count=more))}_")
+        pieces = split_text("\n".join(lines))
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*{escape(name)}*\n{pieces[0]}"}})
+        blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in pieces[1:]]
+    return blocks[:MAX_BLOCKS]
+
+
+def digest_fallback(digest: Digest) -> str:
+    """The digest's notification text: its title and each section's count."""
+    return escape(summary_text(digest))

@@ -7,12 +7,16 @@ from collections.abc import Sequence
 from microsoft_agents.activity import Activity, Attachment
 from microsoft_agents.activity.entity.ai_entity import ClientCitation, ClientCitationAppearance
 
+from bot.digest import Digest, item_note, say, summary_text, title_text
 from bot.escaping import entities, no_markdown_links, web_url
+from bot.messages import text as say_bot
+from bot.reminders import remindable
 from knowledge.answering import SourceRef
 from knowledge.locales import message
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 FEEDBACK_KEY = "concierge_feedback"
+REMIND_KEY = "concierge_remind"  # a "Remind me" click: the call (`bot.reminders.CallRef.value`)
 # Characters a URL may keep; the rest (spaces, brackets, parentheses, `<`, `>`, `|`...) is percent-encoded so a
 # URL cannot close a Markdown link early or open a tag.
 _URL_SAFE = ":/?#@!$&'*+,;=%~-._"
@@ -81,10 +85,29 @@ def answer_markdown(answer: str, sources: Sequence[SourceRef], language: str) ->
     return text if not sources else f"{text}\n\n{sources_markdown(sources, language)}"
 
 
+def reminder_actions(sources: Sequence[SourceRef], language: str) -> list[dict]:
+    """A "Remind me" Action.Submit per open call cited (a few at most), naming the call in its data."""
+    return [{"type": "Action.Submit", "title": escape_plain(say_bot("reminder_button", language, title=ref.title)[:60]),
+             "data": {REMIND_KEY: ref.value()}} for ref in remindable(sources, language)]
+
+
+def reminder_card(sources: Sequence[SourceRef], language: str) -> Attachment | None:
+    """The "Remind me" buttons alone, as a small card under a chat answer (None: no open call cited)."""
+    actions = reminder_actions(sources, language)
+    if not actions:
+        return None
+    return Attachment(content_type=CARD_TYPE, content={
+        "type": "AdaptiveCard", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "version": "1.5",
+        "body": [], "actions": actions})
+
+
 def chat_message(answer: str, sources: Sequence[SourceRef], language: str, *, feedback: bool) -> Activity:
-    """A message with native citations (and Teams' feedback loop) for 1:1 and group chats."""
+    """A message with native citations (and Teams' feedback loop) for 1:1 and group chats, and the "Remind me"
+    buttons of the open calls it cites."""
     text = answer_markdown(answer, sources, language)
     activity = Activity(type="message", text=text, text_format="markdown")
+    if (reminders := reminder_card(sources, language)) is not None:
+        activity.attachments = [reminders]
     if sources:
         activity.add_ai_metadata(citations(sources, language))
     if feedback:
@@ -93,7 +116,8 @@ def chat_message(answer: str, sources: Sequence[SourceRef], language: str, *, fe
 
 
 def card_message(answer: str, sources: Sequence[SourceRef], language: str, answer_id: int | None) -> Activity:
-    """An Adaptive Card for channels: the answer, dated sources, one open-URL action each, 👍/👎 buttons."""
+    """An Adaptive Card for channels: the answer, dated sources, one open-URL action each, 👍/👎 buttons and a
+    "Remind me" button per open call cited (`bot.reminders`)."""
     body: list[dict] = [{"type": "TextBlock", "text": escape(answer), "wrap": True}]
     if sources:
         body.append({"type": "TextBlock", "text": message("sources_heading", language), "weight": "Bolder",
@@ -109,7 +133,32 @@ def card_message(answer: str, sources: Sequence[SourceRef], language: str, answe
             {"type": "Action.Submit", "title": f"👎 {message('feedback_down', language)}",
              "data": {FEEDBACK_KEY: "down", "answer_id": answer_id}},
         ]
+        actions += reminder_actions(sources, language)
     card = {"type": "AdaptiveCard", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
             "version": "1.5", "body": body, "actions": actions}
     return Activity(type="message", text=escape(answer),
+                    attachments=[Attachment(content_type=CARD_TYPE, content=card)])
+
+
+def digest_message(digest: Digest) -> Activity:
+    """A channel digest as an Adaptive Card: its title, then each section's heading and items (a link and the date
+    each), in the channel's language; the summary is what notifications show."""
+    language = digest.language
+    body: list[dict] = [{"type": "TextBlock", "text": escape(title_text(digest)), "size": "Large",
+                         "weight": "Bolder", "wrap": True}]
+    for name, items, more in digest.sections():
+        body.append({"type": "TextBlock", "text": escape(name), "weight": "Bolder", "spacing": "Medium",
+                     "wrap": True})
+        for item in items:
+            url = safe_url(item.url)
+            label = f"[{escape(item.title)}]({url})" if url else escape(
+                item.title if not item.url or item.url == item.title else f"{item.title} ({item.url})")
+            body.append({"type": "TextBlock", "wrap": True, "spacing": "Small",
+                         "text": f"{label} · {escape(item_note(item, language))}"})
+        if more:
+            body.append({"type": "TextBlock", "wrap": True, "spacing": "Small", "isSubtle": True,
+                         "text": escape(say("digest_more", language, count=more))})
+    card = {"type": "AdaptiveCard", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "version": "1.5", "body": body}
+    return Activity(type="message", summary=escape_plain(summary_text(digest)),
                     attachments=[Attachment(content_type=CARD_TYPE, content=card)])

@@ -3,6 +3,7 @@
 Answers come from ../shared/data/slack-fixtures where one fits (api.test, chat streams), else are
 built here. A real `WebClient(base_url=server.url)` talks to it; `response_url`s point at it too.
 `fail_next` makes it answer like a rate-limited or broken Slack (429 with `Retry-After`, or 500).
+`files_upload_v2` works end to end: the upload URL it is given points here, and the bytes are recorded (`upload`).
 """
 
 from __future__ import annotations
@@ -39,7 +40,11 @@ class SlackAPIServer:
         class Handler(BaseHTTPRequestHandler):
             def _handle(self) -> None:
                 url = urlparse(self.path)
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if url.path.startswith("/upload/"):  # files_upload_v2's second step: the file's bytes, not a form
+                    server._upload(self, url.path.rsplit("/", 1)[-1], data)
+                    return
+                raw = data.decode()
                 params: dict[str, Any] = {k: v[0] for k, v in parse_qs(url.query).items()}
                 if raw:
                     if raw.lstrip().startswith("{"):
@@ -110,7 +115,28 @@ class SlackAPIServer:
             return {"ok": True, "channel": {"id": channel, "is_ext_shared": channel in self.shared_channels}}
         if method == "usergroups.users.list":
             return {"ok": True, "users": self.groups.get(params.get("usergroup", ""), [])}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": f"D{params.get('users', '')}"}}
+        if method == "files.getUploadURLExternal":  # the upload goes to this server: recorded as "upload"
+            file_id = f"F{len(self.of('files.getUploadURLExternal')) + 1:04d}"
+            return {"ok": True, "file_id": file_id, "upload_url": self.url.replace("/api/", f"/upload/{file_id}")}
+        if method == "files.completeUploadExternal":
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title"), "channels": [params.get("channel_id")]}
+                                          for f in json.loads(params.get("files", "[]"))]}
         return self.fixture("web_response_api_test.json")
+
+    def _upload(self, handler: BaseHTTPRequestHandler, file_id: str, data: bytes) -> None:
+        """Record an uploaded file's bytes as an `upload` call ({"file_id", "content"}) and answer like Slack."""
+        with self._cond:
+            self.calls.append(("upload", {"file_id": file_id, "content": data}))
+            self.arrivals.append(time.perf_counter())
+            self._cond.notify_all()
+        body = f"OK - {len(data)}".encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/plain; charset=utf-8")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 30.0) -> list[dict[str, Any]]:
         """The bodies of the first `count` calls of `method`, waiting for them to arrive."""

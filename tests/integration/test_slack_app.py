@@ -380,7 +380,7 @@ def test_staff_status_and_unknown_actions(app, slack_api):
     app.dispatch(slash("/concierge", "status", STAFF, slack_api))
     app.dispatch(slash("/concierge", "help", STAFF, slack_api))
     texts = [r["text"] for r in slack_api.wait_for("/respond/1", 2)]  # in either order: two listener threads
-    assert "Usage: /concierge reingest | gaps | status" in texts
+    assert "Usage: /concierge reingest | gaps | status | report" in texts
     [status] = [text for text in texts if not text.startswith("Usage")]
     assert "sources" in status and "chunks" in status
 

@@ -236,7 +236,7 @@ def test_status_is_the_services_status_line(desk):
 
 def test_an_unknown_staff_action_gets_the_usage(desk):
     [usage] = told(desk, "help", invoked_as="/concierge")
-    assert usage.lines == ("Usage: /concierge reingest | gaps | status",)
+    assert usage.lines == ("Usage: /concierge reingest | gaps | status | report",)
 
 
 @pytest.mark.parametrize("text, command", [("reingest", True), (" Status ", True), ("reingest now", False),

@@ -53,8 +53,26 @@ def test_long_answers_are_split_under_the_section_limit_without_losing_text():
 
 def test_feedback_buttons_carry_the_answer_id():
     actions = answer_blocks("Hi [1]", [ref()], "fr", answer_id=42)[-1]
-    assert [e["value"] for e in actions["elements"]] == ["42", "42"]
+    assert [e["value"] for e in actions["elements"][:2]] == ["42", "42"]
     assert "Utile" in actions["elements"][0]["text"]["text"]
+
+
+def test_open_calls_cited_get_a_remind_me_button_each_closed_calls_and_documents_none():
+    sources = [ref(1), ref(2, title="Old call", status="closed"), ref(3, title="Guide", kind="document", dates={}),
+               ref(4, title="Innov'Santé " + "très long titre " * 8)]
+    actions = answer_blocks("Hi [1]", sources, "fr", answer_id=42)[-1]
+    reminders = [e for e in actions["elements"] if e["action_id"].startswith("remind_call")]
+    assert [e["text"]["text"][:40] for e in reminders] == ["⏰ Me le rappeler : EIC Accelerator",
+                                                             "⏰ Me le rappeler : Innov'Santé très long"]
+    assert all(len(e["text"]["text"]) <= 75 for e in reminders)
+    assert len({e["action_id"] for e in actions["elements"]}) == len(actions["elements"])  # Slack wants them unique
+    assert json.loads(reminders[0]["value"]) == {"p": "calls.csv", "t": "EIC Accelerator", "d": "2027-03-04",
+                                                 "l": "fr"}
+
+
+def test_an_answer_never_carries_more_than_three_remind_me_buttons():
+    actions = answer_blocks("Hi", [ref(n, title=f"Call {n}") for n in range(1, 7)], "en", answer_id=1)[-1]
+    assert len([e for e in actions["elements"] if e["action_id"].startswith("remind_call")]) == 3
 
 
 def test_member_home_has_no_staff_sections():
