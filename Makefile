@@ -25,8 +25,10 @@ run: install
 ingest: install
 	$(PY) ingest.py
 
+## The suite on TEST_WORKERS processes (pytest-xdist; each test is independent: its own tmp_path, ports, clock).
+TEST_WORKERS ?= 2
 test: install lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 ## ruff (rules in pyproject.toml) and mypy over knowledge/, bot/ and ingest.py: both must be clean.
 lint: install
@@ -36,7 +38,7 @@ lint: install
 ## The suite again at a far date, the clock running (Debian package faketime): nothing may depend on today.
 FAKETIME_AT ?= @2027-06-15 09:00:00
 test-faketime: install
-	faketime -f '$(FAKETIME_AT)' $(PY) -m pytest
+	faketime -f '$(FAKETIME_AT)' $(PY) -m pytest -n $(TEST_WORKERS)
 
 bench: install
 	$(PY) bench/ingest_bench.py

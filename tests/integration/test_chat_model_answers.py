@@ -217,30 +217,31 @@ def test_a_streamed_reply_failing_later_is_replaced_by_the_extractive_answer(ser
 # --- never later than KB_LLM_TIMEOUT ------------------------------------------------------------------------------
 
 def test_a_model_silent_past_the_timeout_gets_the_extractive_answer_on_time(services, with_model):
-    with OpenAIStub(reply=STREAMED, delay=5.0) as stub:
+    with OpenAIStub(reply=STREAMED, delay=6.0) as stub:
         reply = ask(with_stub(services, with_model, stub, timeout=1.0))
         waited = time.perf_counter() - stub.arrivals[0]  # from the model call: retrieval is not its budget
     assert "unavailable" in reply.note and "2027-03-04" in reply.answer
-    assert waited < 2.0, f"answered {waited:.1f}s after the model was asked"
+    # Not a speed measure: the member is not kept waiting for the model (6 s), whatever the machine's load.
+    assert waited < 4.0, f"answered {waited:.1f}s after the model was asked"
 
 
 def test_a_stream_running_past_the_timeout_is_stopped_for_the_extractive_answer(services, with_model):
     shown: list[str] = []
-    with OpenAIStub(reply=STREAMED, chunk_delay=0.15) as stub:  # 30 words: about 4.5 s, the first sentence at 1.8 s
-        reply = ask(with_stub(services, with_model, stub, timeout=2.5), on_text=shown.append)
+    with OpenAIStub(reply=STREAMED, chunk_delay=0.25) as stub:  # 30 words: about 7.5 s, the first sentence at 3 s
+        reply = ask(with_stub(services, with_model, stub, timeout=4.0), on_text=shown.append)
         waited = time.perf_counter() - stub.arrivals[0]
     assert shown, "part of the reply was shown before the deadline"
     assert "unavailable" in reply.note and not reply.answer.startswith(shown[0])
-    assert waited < 3.5, f"answered {waited:.1f}s after the model was asked"
+    assert waited < 6.5, f"answered {waited:.1f}s after the model was asked: the stream was waited for"
 
 
 def test_the_language_retry_shares_the_timeout(services, with_model):
-    """2 s per reply, 2.5 s in all: the retry is asked at 2 s and given up at 2.5 s, not waited for until 4 s."""
-    with OpenAIStub(replies=[ENGLISH_REPLY, FRENCH_REPLY], delay=2.0) as stub:
-        reply = ask(with_stub(services, with_model, stub, timeout=2.5), FRENCH_QUESTION)
+    """3 s per reply, 4 s in all: the retry is asked at 3 s and given up at 4 s, not waited for until 6 s."""
+    with OpenAIStub(replies=[ENGLISH_REPLY, FRENCH_REPLY], delay=3.0) as stub:
+        reply = ask(with_stub(services, with_model, stub, timeout=4.0), FRENCH_QUESTION)
         answered = time.perf_counter()
     assert len(stub.requests) == 2 and "indisponible" in reply.note
-    assert answered - stub.arrivals[0] < 3.5, "the extractive answer came before the retry's reply was due"
+    assert answered - stub.arrivals[0] < 5.5, "the extractive answer came before the retry's reply was due"
 
 
 def test_a_local_openai_compatible_server_needs_no_api_key(services, with_model):
