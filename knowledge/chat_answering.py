@@ -49,6 +49,7 @@ from knowledge.grounding import (
     Facts,
     Sentence,
     cited_numbers,
+    cited_to,
     effective_cites,
     facts_of,
     renumber,
@@ -180,7 +181,13 @@ class Draft:
         ready = self._released
         while ready < len(units) and units[ready].closed:
             cites = effective_cites(units, ready, finished=finished)
-            if cites is None or not self._grounded(units[ready], cites, finished):
+            if cites is None:
+                break
+            grounded = self._grounded(units[ready], cites, finished)
+            if grounded is None:  # its citation was put right: read the reply again
+                units = sentences(self.raw, finished=finished)
+                continue
+            if not grounded:
                 break
             ready += 1
         batch = units[self._released : ready]
@@ -202,9 +209,10 @@ class Draft:
             raise Rejected("language", "the reply opens in another language")
         self._language_ok = True
 
-    def _grounded(self, unit: Sentence, cites: tuple[int, ...], finished: bool) -> bool:
+    def _grounded(self, unit: Sentence, cites: tuple[int, ...], finished: bool) -> bool | None:
         """True when the sentence may be shown; False to wait (an uncited fact: the reply may be an abstention,
-        judged once it is finished). Raises `Rejected` when it may never be."""
+        judged once it is finished); None when its citation was put right (`_recite`). Raises `Rejected` when
+        it may never be."""
         missing_passages = [n for n in cites if not 1 <= n <= len(self._passages)]
         if missing_passages:
             raise Rejected("unchecked", f"cites passages that do not exist: {missing_passages}")
@@ -217,8 +225,21 @@ class Draft:
             return False
         missing = unsupported(unit.text, [self._passages[n - 1] for n in cites] + self._also, self.language)
         if missing:
+            if unit.cites and self._recite(unit):
+                return None
             raise Rejected("unchecked", f"{missing} not in the passages it cites {list(cites)}")
         return True
+
+    def _recite(self, unit: Sentence) -> bool:
+        """A sentence citing a passage that does not hold its facts, cited instead to the first that holds them
+        all (small models often number passages wrongly): what the member reads is still checked, and the link
+        goes where the facts are. Only the sentence's own markers are changed; False when no passage holds them."""
+        for n, passage in enumerate(self._passages, start=1):
+            if not unsupported(unit.text, [passage, *self._also], self.language):
+                span = self.raw[unit.start:unit.end]
+                self.raw = f"{self.raw[:unit.start]}{cited_to(span, n)}{self.raw[unit.end:]}"
+                return True
+        return False
 
     def _in_language(self, text: str) -> bool:
         """Judged without the passages' titles: an English answer may name "Appel à projets Innov'Santé"."""

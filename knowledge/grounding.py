@@ -372,6 +372,20 @@ def renumber(text: str, order: dict[int, int]) -> str:
     return _MARKER.sub(new, text)
 
 
+def cited_to(sentence: str, n: int) -> str:
+    """The sentence with its citation markers replaced by one, `[n]`, before its final stop.
+
+    >>> cited_to("Non-members pay 1,500 EUR [2]. ", 1)
+    'Non-members pay 1,500 EUR [1]. '
+    """
+    trailing = sentence[len(sentence.rstrip()):]
+    body = _MARKER.sub("", sentence).rstrip()
+    stop = re.search(r"[.!?…]+$", body)
+    if stop:
+        return f"{body[:stop.start()].rstrip()} [{n}]{stop.group()}{trailing}"
+    return f"{body} [{n}]{trailing}"
+
+
 def without_markers(text: str) -> str:
     return re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", text))
 
@@ -458,5 +472,5 @@ def effective_cites(units: Sequence[Sentence], index: int, *, finished: bool = T
     return () if finished else None
 
 
-__all__ = ["Facts", "Sentence", "cited_numbers", "effective_cites", "facts_of", "fold", "plain", "renumber",
+__all__ = ["Facts", "Sentence", "cited_numbers", "cited_to", "effective_cites", "facts_of", "fold", "plain", "renumber",
            "says_no_answer", "sentences", "states_facts", "unsupported", "without_markers"]

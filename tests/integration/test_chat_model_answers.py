@@ -59,6 +59,13 @@ def test_an_answer_without_markers_is_cited_to_the_passage_holding_its_facts(wit
     assert [s.title for s in reply.sources] == ["EIC Accelerator"]
 
 
+def test_a_sentence_citing_the_wrong_passage_is_cited_to_the_one_holding_its_facts(with_model):
+    """The model numbered the passages wrongly: the link goes where the date is, and the date is still checked."""
+    reply = ask(with_model(FakeListChatModel(responses=["The deadline is 4 March 2027 [2]."])))
+    assert reply.answer == "The deadline is 4 March 2027 [1]." and reply.note is None
+    assert [s.title for s in reply.sources] == ["EIC Accelerator"]
+
+
 @pytest.mark.parametrize("invented", ["The deadline is 9 March 2027.", "The deadline is 4 March 2027 [9].", "[1]",
                                       "Apply online."])
 def test_an_answer_citing_nothing_or_a_missing_passage_is_not_sent(with_model, invented):
