@@ -367,9 +367,10 @@ def scheduled_jobs(services, settings, state, *, platform: str | None = None,  #
                    allow_anonymous: bool = False) -> Iterator:  # (Services, BotSettings, BotState)
     """The process's one scheduler, on the services' clock, for as long as a chat app runs: the retention
     purge (`BOT_RETENTION_DAYS`, `BOT_PURGE_SCHEDULE`) and, for the chat `platform` it serves, the digest of each
-    channel of `KB_DIGEST_CHANNELS` (`KB_DIGEST_SCHEDULE`); in Slack, the staff report to `KB_REPORT_CHANNEL`
-    (`KB_REPORT_SCHEDULE`); the members' deadline reminders (`KB_REMINDER_SCHEDULE`). A run missed while the bot
-    was down runs once at start."""
+    channel of `KB_DIGEST_CHANNELS` (`KB_DIGEST_SCHEDULE`); the staff report to `KB_REPORT_CHANNEL`
+    (`KB_REPORT_SCHEDULE`) when it names one of the platform's channels (Slack: a channel id, the report and its
+    chart; Teams: `teams:<conversation id>`, the report's Adaptive Card); the members' deadline reminders
+    (`KB_REMINDER_SCHEDULE`). A run missed while the bot was down runs once at start."""
     from bot.digest import Digests
     from bot.scheduler import Scheduler, purge_job
 
@@ -382,8 +383,10 @@ def scheduled_jobs(services, settings, state, *, platform: str | None = None,  #
                           schedule=settings.digest_schedule, posters={platform or "": poster})
         for target in targets:
             scheduler.add(digests.job(target))
-    if platform == "slack" and settings.report_channel:
+    if platform == "slack" and settings.report_target("slack"):
         scheduler.add(slack_report_job(services, settings, state))
+    if platform == "teams" and settings.report_target("teams"):
+        scheduler.add(teams_report_job(services, settings, state, allow_anonymous=allow_anonymous))
     reminders = reminder_job(services, settings, state, platform=platform or "", allow_anonymous=allow_anonymous)
     if reminders is not None:
         scheduler.add(reminders)
@@ -460,8 +463,26 @@ def slack_report_job(services, settings, state):  # noqa: ANN001, ANN201 - bot.s
 
     client = with_retries(WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url))
     return scheduled_report(state, embedder=services.embedder, store=services.store, client=client,
-                            channel=settings.report_channel, schedule=settings.report_schedule,
+                            channel=settings.report_target("slack"), schedule=settings.report_schedule,
                             language=settings.report_language)
+
+
+def teams_report_job(services, settings, state, *, allow_anonymous: bool = False):  # noqa: ANN001, ANN201
+    """The staff report's Adaptive Card posted to the Teams conversation of `KB_REPORT_CHANNEL`
+    (`teams:<conversation id>`) on `KB_REPORT_SCHEDULE`, proactively with the bot's Teams connection (as the
+    Teams digests are); the bot must have been added to that team or chat (or mentioned there) once."""
+    from bot.teams.app import auth_configuration
+    from bot.teams.report import scheduled_report
+
+    if not allow_anonymous and not settings.teams_configured:
+        raise CommandFailed("python -m bot teams: set the Teams connection (CONNECTIONS__SERVICE_CONNECTION__"
+                            "SETTINGS__CLIENTID, CLIENTSECRET, TENANTID) to post the staff report to Teams "
+                            "(KB_REPORT_CHANNEL)")
+    _, adapter, _ = auth_configuration(allow_anonymous)
+    return scheduled_report(state, embedder=services.embedder, store=services.store, adapter=adapter,
+                            conversation=settings.report_target("teams"), schedule=settings.report_schedule,
+                            language=settings.report_language, app_id=None if allow_anonymous
+                            else settings.teams_client_id)
 
 
 def check_digest_arguments(args: argparse.Namespace):  # noqa: ANN201 - (BotSettings, DigestTarget)

@@ -81,8 +81,11 @@ class BotSettings(BaseSettings):
                                  "(minute hour day month weekday, weekdays as names) in KB_TIMEZONE; default Monday "
                                  "at 08:00. Each report covers the 7 days before it.")
     report_channel: str | None = Field(None, validation_alias=AliasChoices("KB_REPORT_CHANNEL", "report_channel"),
-                                       description="Slack channel id (C...) of the staff channel that gets the "
-                                       "scheduled report; unset: none is posted (`/concierge report` still works).")
+                                       description="The staff channel that gets the scheduled report: a Slack "
+                                       "channel id (C...), posted by the Slack process, or `teams:<conversation id>` "
+                                       "(e.g. `teams:19:abc@thread.tacv2`), posted by the Teams process as an "
+                                       "Adaptive Card; unset: none is posted (`/concierge report` and Teams "
+                                       "`report` still work).")
     report_language: Literal["en", "fr", "de"] = Field(
         "en", validation_alias=AliasChoices("KB_REPORT_LANGUAGE", "report_language"),
         description="Language of the scheduled staff report.")
@@ -103,6 +106,28 @@ class BotSettings(BaseSettings):
 
         parse_schedule(value, UTC)  # raises a ScheduleError (a ValueError) that says what to write
         return value
+
+    @field_validator("report_channel")
+    @classmethod
+    def _report_channel(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None  # KB_REPORT_CHANNEL= (empty): no scheduled report
+        _report_destination(value)  # raises a ValueError that says what to write
+        return value.strip()
+
+    def report_target(self, platform: str) -> str | None:
+        """The channel `platform`'s process posts the scheduled report to: the Slack channel id (`C0123`) or the
+        Teams conversation id (from `teams:19:abc@thread.tacv2`) `KB_REPORT_CHANNEL` names, when it is one of
+        `platform`'s; else None (the other process posts it, or none does).
+
+        >>> settings = BotSettings(report_channel="teams:19:abc@thread.tacv2", _env_file=None)
+        >>> settings.report_target("teams"), settings.report_target("slack")
+        ('19:abc@thread.tacv2', None)
+        """
+        if self.report_channel is None:
+            return None
+        named, channel = _report_destination(self.report_channel)
+        return channel if named == platform else None
 
     def channel_roles(self) -> dict[str, str]:
         """`SLACK_CHANNEL_ROLES` as {channel id: role}; only `public` and `member` are allowed in channels."""
@@ -150,6 +175,22 @@ class BotSettings(BaseSettings):
     def slack_configured(self) -> bool:
         return self.slack_bot_token is not None and (
             self.slack_app_token is not None or self.slack_signing_secret is not None)
+
+
+def _report_destination(value: str) -> tuple[str, str]:
+    """`KB_REPORT_CHANNEL` as (platform, channel id): `teams:<conversation id>` is Teams, a plain id Slack (the
+    naming of `KB_DIGEST_CHANNELS`, without its language and audience)."""
+    value = value.strip()
+    prefix, colon, rest = value.partition(":")
+    if colon and prefix.strip().lower() == "teams":
+        if not rest.strip():
+            raise ValueError(f"KB_REPORT_CHANNEL {value!r}: write the Teams conversation id after `teams:` "
+                             "(teams:19:abc@thread.tacv2)")
+        return "teams", rest.strip()
+    if not value.isalnum():
+        raise ValueError(f"KB_REPORT_CHANNEL {value!r}: a Slack channel id is letters and digits (C0123); "
+                         "a Teams conversation is written teams:<conversation id>")
+    return "slack", value
 
 
 def _roles(items: list[str], name: str) -> dict[str, str]:

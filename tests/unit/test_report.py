@@ -236,3 +236,29 @@ def test_the_scheduled_report_settings(monkeypatch):
         "CSTAFF", "0 8 * * mon", "en")
     with pytest.raises(ValidationError, match="write weekdays as names"):
         BotSettings(report_schedule="0 8 * * 1", _env_file=None)
+
+
+@pytest.mark.parametrize("value, slack, teams", [
+    ("CSTAFF", "CSTAFF", None),
+    ("teams:19:abc@thread.tacv2", None, "19:abc@thread.tacv2"),
+    (" Teams:19:abc@thread.tacv2 ", None, "19:abc@thread.tacv2"),
+    ("", None, None),
+])
+def test_the_report_channel_names_a_slack_channel_or_a_teams_conversation(monkeypatch, value, slack, teams):
+    """As in KB_DIGEST_CHANNELS: a plain id is Slack's, `teams:<conversation id>` Teams'; each process posts to
+    its own platform's channel only (`report_target`)."""
+    monkeypatch.setenv("KB_REPORT_CHANNEL", value)
+    settings = BotSettings(_env_file=None)
+    assert (settings.report_target("slack"), settings.report_target("teams")) == (slack, teams)
+    assert settings.report_channel == (value.strip() or None)
+
+
+@pytest.mark.parametrize("value, says", [
+    ("teams:", "write the Teams conversation id after `teams:`"),
+    ("#staff", "a Slack channel id is letters and digits"),
+    ("19:abc@thread.tacv2", "a Teams conversation is written teams:<conversation id>"),
+])
+def test_a_report_channel_that_cannot_be_read_says_what_to_write(monkeypatch, value, says):
+    monkeypatch.setenv("KB_REPORT_CHANNEL", value)
+    with pytest.raises(ValidationError, match=re.escape(says)):
+        BotSettings(_env_file=None)
