@@ -32,7 +32,7 @@ import numpy as np
 from knowledge.filters import AtLeast, Below, ChunkFilter, Condition, NoneOf, OneOf
 from knowledge.models import MetadataValue
 from knowledge.store import KnowledgeStore, SourceState, StoredChunks
-from knowledge.text import keywords
+from knowledge.text import chunk_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -64,12 +64,6 @@ class SyncReport:
     chunks_written: int = 0
     run_id: str = ""
     changed_ids: list[str] = field(default_factory=list)
-
-
-def chunk_tokens(document: str, metadata: dict[str, MetadataValue]) -> list[str]:
-    """The keywords a chunk is found by: its title, heading and reference, then its text."""
-    return keywords(f"{metadata.get('title', '')} {metadata.get('heading', '')} "
-                    f"{metadata.get('reference', '')} {document}")
 
 
 def source_version(state: SourceState) -> str:
@@ -370,10 +364,12 @@ class KeywordIndex:
                 conn.execute(f"DELETE FROM sources WHERE source_id IN ({marks})", batch)
 
     def _insert_chunks(self, conn: sqlite3.Connection, ids: Sequence[str], documents: Sequence[str],
-                       metadatas: Sequence[dict[str, MetadataValue]], vectors: Sequence[Sequence[float]]) -> None:
+                       metadatas: Sequence[dict[str, MetadataValue]], vectors: Sequence[Sequence[float]],
+                       known_tokens: Sequence[Sequence[str] | None] = ()) -> None:
         self._delete(conn, "id", ids)  # a chunk id once filed under another source
-        for cid, document, meta, vector in zip(ids, documents, metadatas, vectors):
-            tokens = chunk_tokens(document or "", meta)
+        known = list(known_tokens) or [None] * len(ids)
+        for cid, document, meta, vector, worked_out in zip(ids, documents, metadatas, vectors, known):
+            tokens = list(worked_out) if worked_out is not None else chunk_tokens(document or "", meta)
             cursor = conn.execute(
                 f"INSERT INTO chunks(id, {', '.join(COLUMNS)}, metadata, length, vector) "
                 f"VALUES (?, {_MARKS}, ?, ?, ?)",
@@ -394,7 +390,7 @@ class KeywordIndex:
         try:
             self._delete(conn, "source_id", list(versions), sources=True)
             vectors = chunks.embeddings or [[] for _ in chunks.ids]
-            self._insert_chunks(conn, chunks.ids, chunks.documents, chunks.metadatas, vectors)
+            self._insert_chunks(conn, chunks.ids, chunks.documents, chunks.metadatas, vectors, chunks.tokens)
             conn.executemany("INSERT INTO sources(source_id, version) VALUES (?, ?)", list(versions.items()))
             conn.execute("COMMIT")
         except BaseException:

@@ -54,6 +54,9 @@ class Chunk:
     text: str  # the passage shown to members
     embed_text: str  # title and headings + passage, what is embedded and keyword-indexed
     metadata: dict[str, MetadataValue]
+    # Its keyword-index words (`text.chunk_tokens`), worked out beside the reading (in the file worker,
+    # off the embedding process) when known; None: the index works them out.
+    tokens: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import queue
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 from knowledge.clock import Clock
 from knowledge.embedding import Embedder
@@ -149,14 +154,22 @@ class Ingestor:
         known = self._store.sources()
         notify = progress or (lambda stage, done, total: None)
 
-        pending, fingerprints = self._read_changed(sources, known, now, report, notify)
+        changed, fingerprints = self._fingerprint_all(sources, known, now, report, notify)
         seen = {s.source_id for s in sources}
         report.removed = [
             state.source_id for state in known.values()
             if state.root in prunable and state.source_id not in seen
         ] if prune else []
-        if not dry_run:
-            self._embed_and_write(pending, fingerprints, now, report, notify)
+        reading = self._read_changed(changed, now, report, notify, done=len(sources) - len(changed),
+                                     total=len(sources))
+        if dry_run:
+            for _ in reading:  # read anyway: a file that would fail is reported
+                pass
+        else:
+            # The files are read (in the worker) while the first ones are embedded.
+            estimate = sum(_size(source) for source, _ in changed) // max(1, self._settings.chunk_chars)
+            with _Ahead(reading) as pending:
+                self._embed_and_write(pending, fingerprints, now, report, notify, estimate)
             for source_id in report.removed:
                 self._store.remove_source(source_id)
                 logger.info("removed source=%s", source_id)
@@ -176,37 +189,53 @@ class Ingestor:
         except Exception:
             logger.exception("keyword index sync failed after ingestion; the bot retries it at its next question")
 
-    def _read_changed(
+    def _fingerprint_all(
         self,
         sources: Sequence[Source],
         known: dict[str, SourceState],
         now: datetime,
         report: IngestReport,
         notify: ProgressCallback,
-    ) -> tuple[list[_Pending], dict[str, str]]:
-        """Fingerprint every source; load and chunk the new and changed ones (in the worker), report the rest."""
+    ) -> tuple[list[tuple[Source, SourceState | None]], dict[str, str]]:
+        """Fingerprint every source; report the unchanged ones; the new and changed ones with their state."""
         ctx = self._load_context(now)
-        pending: list[_Pending] = []
+        changed: list[tuple[Source, SourceState | None]] = []
         fingerprints: dict[str, str] = {}
+        for source in sources:
+            try:
+                check_file_size(source.path, ctx)  # before hashing a huge file
+                fingerprint = self._fingerprint(source, now)
+            except LoaderError as exc:
+                report.failed.append(Failure(source.source_id, str(exc)))
+                continue
+            except OSError as exc:
+                report.failed.append(Failure(source.source_id, f"cannot read file: {exc.strerror or exc}"))
+                continue
+            fingerprints[source.source_id] = fingerprint
+            state = known.get(source.source_id)
+            if state and state.fingerprint == fingerprint:
+                report.unchanged.append(source.source_id)
+                report.failed.extend(
+                    Failure(source.source_id, f"{p} (unchanged since last run)") for p in state.problems)
+                continue
+            changed.append((source, state))
+        return changed, fingerprints
+
+    def _read_changed(
+        self,
+        changed: Sequence[tuple[Source, SourceState | None]],
+        now: datetime,
+        report: IngestReport,
+        notify: ProgressCallback,
+        *,
+        done: int,
+        total: int,
+    ) -> Iterator[_Pending]:
+        """Load and chunk the new and changed sources in the worker, one by one; a failure is reported."""
+        ctx = self._load_context(now)
         with FileWorker(self._settings.worker_memory_mb) as worker:  # started on the first changed file
-            for done, source in enumerate(sources, start=1):
-                notify("reading", done, len(sources))
-                try:
-                    check_file_size(source.path, ctx)  # before hashing a huge file
-                    fingerprint = self._fingerprint(source, now)
-                except LoaderError as exc:
-                    report.failed.append(Failure(source.source_id, str(exc)))
-                    continue
-                except OSError as exc:
-                    report.failed.append(Failure(source.source_id, f"cannot read file: {exc.strerror or exc}"))
-                    continue
-                fingerprints[source.source_id] = fingerprint
-                state = known.get(source.source_id)
-                if state and state.fingerprint == fingerprint:
-                    report.unchanged.append(source.source_id)
-                    report.failed.extend(
-                        Failure(source.source_id, f"{p} (unchanged since last run)") for p in state.problems)
-                    continue
+            for number, (source, state) in enumerate(changed, start=done + 1):
+                notify("reading", number, total)
                 job = FileJob(source.path, source.source_id, source.relpath, self._link(source), ctx,
                               self._settings.chunk_chars)
                 try:
@@ -217,9 +246,10 @@ class Ingestor:
                     report.failed.append(Failure(source.source_id, str(exc)))
                     continue
                 report.failed.extend(Failure(source.source_id, p) for p in read.problems)
-                pending.append(_Pending(source, read.chunks, read.problems, is_new=state is None))
                 (report.updated if state else report.added).append(source.source_id)
-        return pending, fingerprints
+                yield _Pending(source, read.chunks, read.problems, is_new=state is None)
+        if not changed:
+            notify("reading", total, total)
 
     def _record_run(self, report: IngestReport) -> None:
         """What staff see as the index status; the run id tells readers (the bot's keyword index) to refresh."""
@@ -234,23 +264,28 @@ class Ingestor:
 
     def _embed_and_write(
         self,
-        pending: list[_Pending],
+        pending: Iterable[_Pending],
         fingerprints: dict[str, str],
         now: datetime,
         report: IngestReport,
         notify: ProgressCallback,
+        estimate: int,
     ) -> None:
         """Embed the new passages in full batches across sources; a writer thread stores finished sources.
 
         Sources are written about `_GROUP_TEXTS` new texts at a time (progress survives a crash) while the
         next ones are embedded, at most one write in flight. Vectors stay in numpy until one `tolist()` per
-        batch, and stored vectors are looked up only for sources that were indexed before.
+        batch, and stored vectors are looked up only for sources that were indexed before. When the embedder
+        offers several encoders for a long job (`Embedder.bulk`), that many batches are embedded side by side.
         """
-        window = _Window(total=sum(len(p.chunks) for p in pending), notify=notify)
+        window = _Window(notify=notify)
         batch = max(1, min(self._settings.embed_batch, _GROUP_TEXTS))
         stamp = now.isoformat(timespec="seconds")
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-writer") as writer:
+        with self._embedder.bulk(estimate) as encoders, \
+                _Encoders(encoders) as embedding, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-writer") as writer:
             writing: Future | None = None
+            in_flight: deque[tuple[list[str], Future]] = deque()
 
             def write(finished: list[tuple[_Pending, list[list[float]]]]) -> None:
                 nonlocal writing
@@ -261,28 +296,35 @@ class Ingestor:
                     writing.result()  # surface a write error, and keep at most one write in flight
                 writing = writer.submit(self._write, writes)
 
+            def collect() -> None:  # the oldest batch in flight: its vectors, then a write when enough are done
+                keys, vectors = in_flight.popleft()
+                computed = vectors.result().tolist()  # one conversion; the store wants lists
+                report.chunks_embedded += len(keys)
+                window.computed(keys, computed)
+                if window.fresh >= _GROUP_TEXTS:
+                    write(window.take_finished())
+
+            def embed_next() -> None:
+                if len(in_flight) >= embedding.size:
+                    collect()
+                keys, texts = window.next_batch(batch)
+                in_flight.append((keys, embedding.submit(texts)))
+
             for item in pending:
                 if not item.is_new:  # a source never indexed has nothing stored to reuse: no read
                     item.vectors = self._store.embeddings_by_hash(item.source.source_id)
                 window.add(item, report)
                 while window.queued >= batch:
-                    self._embed_batch(window, batch, report)
-                    if window.fresh >= _GROUP_TEXTS:
-                        write(window.take_finished())
+                    embed_next()
             while window.queued:
-                self._embed_batch(window, batch, report)
+                embed_next()
+            while in_flight:
+                collect()
             write(window.take_finished())
             if writing is not None:
                 writing.result()
         if window.total:
             notify("embedding", window.total, window.total)  # repeated passages and reuse finish the count
-
-    def _embed_batch(self, window: _Window, batch: int, report: IngestReport) -> None:
-        """Embed the next `batch` queued texts (one model call)."""
-        keys, texts = window.next_batch(batch)
-        vectors = self._embedder.encode_passages(texts).tolist()  # one conversion; the store wants lists
-        report.chunks_embedded += len(keys)
-        window.computed(keys, vectors)
 
     def _write(self, writes: list[tuple[SourceState, list[Chunk], list[list[float]]]]) -> None:
         """Store sources' chunks, then (beside the next embedding) their rows in the keyword index."""
@@ -311,6 +353,93 @@ class Ingestor:
         return state, item.chunks, vectors
 
 
+def _size(source: Source) -> int:
+    try:
+        return source.path.stat().st_size
+    except OSError:
+        return 0
+
+
+class _Ahead:
+    """Iterates `items` in a thread of its own, ahead of the consumer (the files are read while the first ones
+    are embedded). An error of the producer is raised to the consumer; a consumer that stops early stops it."""
+
+    _DONE = object()
+
+    def __init__(self, items: Iterator[_Pending]) -> None:
+        self._items = items
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, name="kb-reader", daemon=True)
+
+    def _produce(self) -> None:
+        try:
+            for item in self._items:
+                self._queue.put(item)
+                if self._stop.is_set():
+                    break
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            self._queue.put(exc)
+        finally:
+            close = getattr(self._items, "close", None)
+            if close is not None:
+                close()  # the generator's `with FileWorker` ends: the worker process goes
+            self._queue.put(self._DONE)
+
+    def __enter__(self) -> Iterator[_Pending]:
+        self._thread.start()
+        return self._consume()
+
+    def _consume(self) -> Iterator[_Pending]:
+        while (item := self._queue.get()) is not self._DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        self._stop.set()
+        # After an error (Ctrl-C included) the file being read is not waited for (it may take KB_FILE_SECONDS):
+        # the thread stops after it, and its worker process with it.
+        self._thread.join(timeout=None if kind is None else 5)
+
+
+class _Encoders:
+    """Runs encoders on batches: in the caller's thread when there is one (no thread to hand over to), else one
+    thread per encoder, each calling only its own (they need not be re-entrant)."""
+
+    def __init__(self, encoders: Sequence[Callable[[Sequence[str]], np.ndarray]]) -> None:
+        self.size = len(encoders)
+        self._encoders = list(encoders)
+        self._pool: ThreadPoolExecutor | None = None
+        self._mine = threading.local()
+
+    def __enter__(self) -> _Encoders:
+        if self.size > 1:
+            free = list(self._encoders)
+            lock = threading.Lock()
+
+            def take() -> None:
+                with lock:
+                    self._mine.encode = free.pop()
+
+            self._pool = ThreadPoolExecutor(self.size, thread_name_prefix="kb-embed", initializer=take)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, texts: list[str]) -> Future:
+        if self._pool is None:
+            done: Future = Future()
+            try:
+                done.set_result(self._encoders[0](texts))
+            except Exception as exc:
+                done.set_exception(exc)
+            return done
+        return self._pool.submit(lambda: self._mine.encode(texts))
+
+
 class _Window:
     """The sources being embedded and not yet written: texts waiting for a batch, vectors computed for them.
 
@@ -318,8 +447,8 @@ class _Window:
     embedded once.
     """
 
-    def __init__(self, total: int, notify: ProgressCallback) -> None:
-        self.total = total
+    def __init__(self, notify: ProgressCallback) -> None:
+        self.total = 0  # chunks of the sources added so far (they arrive as they are read)
         self._notify = notify
         self._items: list[_Pending] = []
         self._queue: dict[str, str] = {}  # content hash -> text to embed, in order
@@ -334,6 +463,7 @@ class _Window:
         return len(self._queue)
 
     def add(self, item: _Pending, report: IngestReport) -> None:
+        self.total += len(item.chunks)
         missing = set()
         for chunk in item.chunks:
             key = str(chunk.metadata["content_hash"])

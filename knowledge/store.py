@@ -54,6 +54,7 @@ class StoredChunks:
     metadatas: list[dict[str, MetadataValue]] = field(default_factory=list)
     embeddings: list[Sequence[float]] = field(default_factory=list)
     distances: list[float] = field(default_factory=list)  # query results only
+    tokens: list[Sequence[str] | None] = field(default_factory=list)  # keyword-index words, when already known
 
 
 def _listed(got: dict, key: str) -> list:
@@ -337,6 +338,7 @@ class KnowledgeStore:
                 vectors.append(list(vector))
                 documents.append(chunk.text)
                 metadatas.append({**chunk.metadata, "root": state.root})
+                written.tokens.append(chunk.tokens)
         for start in range(0, len(ids), _WRITE_BATCH):
             end = start + _WRITE_BATCH
             with self._calling_chroma("writing chunks"):

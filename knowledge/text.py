@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Mapping
 
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_FRENCH
@@ -74,3 +75,9 @@ def names(question: str) -> set[str]:
     ['accel', 'eic']
     """
     return {k for match in _NAME.findall(question.strip()) for k in keywords(match)}
+
+
+def chunk_tokens(document: str, metadata: Mapping[str, object]) -> list[str]:
+    """The keywords a chunk is found by in the keyword index: its title, heading and reference, then its text."""
+    return keywords(f"{metadata.get('title', '')} {metadata.get('heading', '')} "
+                    f"{metadata.get('reference', '')} {document}")

@@ -26,7 +26,7 @@ import struct
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -34,6 +34,7 @@ from typing import Any
 from knowledge.chunking import chunk_records
 from knowledge.loaders import LoadContext, LoaderError, load
 from knowledge.models import Chunk
+from knowledge.text import chunk_tokens
 
 try:
     import resource
@@ -73,6 +74,8 @@ def read_file(job: FileJob) -> FileResult:
     for record in loaded.records:
         record.url = record.url or job.link
     chunks = chunk_records(loaded.records, source_id=job.source_id, path=job.relpath, target_chars=job.chunk_chars)
+    # The keyword-index words too, here: this process works beside the embedding one (which holds Python's lock).
+    chunks = [replace(c, tokens=tuple(chunk_tokens(c.text, c.metadata))) for c in chunks]
     return FileResult(chunks, loaded.problems)
 
 

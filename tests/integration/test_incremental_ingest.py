@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -9,7 +12,7 @@ import pytest
 import knowledge.pipeline
 from knowledge.pipeline import Ingestor, UsageError
 from knowledge.settings import KnowledgeSettings
-from knowledge.store import StoreError, open_store
+from knowledge.store import StoreError, open_store, release_embedded_store
 from tests.conftest import TODAY
 from tests.fakes.embedding import HashingEmbedder
 
@@ -218,3 +221,73 @@ def test_a_document_raised_to_staff_never_reaches_members_even_through_an_older_
     assert "kb/docs/clean-room.md" not in {h.metadata["source_id"] for h in seen}
     assert retriever.search(question, Filters(role="staff", now=TODAY))[0].metadata["source_id"] == \
         "kb/docs/clean-room.md"
+
+
+class SideBySideEmbedder(HashingEmbedder):
+    """Offers two encoders for long jobs, as the packaged model does; records which thread called which."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.used: dict[int, set[str]] = {0: set(), 1: set()}
+        self.overlapping = False
+        self._busy = [False, False]
+
+    @contextlib.contextmanager
+    def bulk(self, texts: int):
+        def encoder(number: int):
+            def encode(batch):
+                if self._busy[number]:
+                    self.overlapping = True  # one encoder called from two threads at once
+                self._busy[number] = True
+                self.used[number].add(threading.current_thread().name)
+                time.sleep(0.005)  # long enough for the other thread to start its batch
+                try:
+                    return self.encode_passages(batch)
+                finally:
+                    self._busy[number] = False
+            return encode
+
+        yield [encoder(0), encoder(1)]
+
+
+def test_batches_embedded_side_by_side_store_the_same_index_as_one_model(tmp_path, settings, write):
+    for i in range(30):
+        write(f"docs/guide-{i:02d}.md", f"# Guide {i}\n\n" + "\n\n".join(
+            f"## Part {j}\n\nFunding rule {i}-{j}: SMEs apply before the deadline of call {i * 100 + j}. " * 5
+            for j in range(12)))
+    one = HashingEmbedder()
+    plain_settings = KnowledgeSettings(store_path=tmp_path / "one", embed_batch=8, _env_file=None)
+    plain = open_store(plain_settings.store_path, None, "kbase", one.name, one.dimension)
+    Ingestor(plain_settings, plain, one, now=lambda: TODAY).run([tmp_path / "kb"])
+    two = SideBySideEmbedder()
+    side_settings = KnowledgeSettings(store_path=tmp_path / "two", embed_batch=8, _env_file=None)
+    side = open_store(side_settings.store_path, None, "kbase", two.name, two.dimension)
+    report = Ingestor(side_settings, side, two, now=lambda: TODAY).run([tmp_path / "kb"])
+
+    assert report.ok and report.chunks_embedded == side.count() == plain.count() >= 300
+    assert all(two.used.values()) and not two.overlapping, "both encoders worked, each in one thread at a time"
+    assert len(two.used[0] | two.used[1]) == 2 and not two.used[0] & two.used[1]
+
+    def index(store):
+        got = store.collection.get(include=["embeddings", "documents", "metadatas"])
+        return {i: (d, round(float(sum(e)), 5), m["content_hash"])
+                for i, d, e, m in zip(got["ids"], got["documents"], got["embeddings"], got["metadatas"])}
+
+    assert index(side) == index(plain)
+    release_embedded_store(plain_settings.store_path)
+    release_embedded_store(side_settings.store_path)
+
+
+def test_an_error_in_a_side_by_side_encoder_fails_the_run_and_keeps_the_index_consistent(tmp_path, settings, write):
+    for i in range(10):
+        write(f"docs/g{i}.md", f"# Guide {i}\n\n" + "\n\n".join(f"## P{j}\n\nRule {i}.{j} applies to every SME of the cluster. " * 8 for j in range(10)))
+    broken = SideBySideEmbedder()
+    broken.fail_after = 5  # the sixth batch raises (as Ctrl-C would)
+    kb_settings = KnowledgeSettings(store_path=tmp_path / "s", embed_batch=8, _env_file=None)
+    store = open_store(kb_settings.store_path, None, "kbase", broken.name, broken.dimension)
+    with pytest.raises(KeyboardInterrupt):
+        Ingestor(kb_settings, store, broken, now=lambda: TODAY).run([tmp_path / "kb"])
+    again = Ingestor(kb_settings, store, HashingEmbedder(), now=lambda: TODAY).run([tmp_path / "kb"])
+    assert again.ok and not again.failed
+    assert store.count() == 100 and len(set(store.collection.get(include=[])["ids"])) == 100
+    release_embedded_store(kb_settings.store_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from knowledge.embedding import load_embedder
@@ -53,3 +54,14 @@ def test_the_default_model_finds_an_english_page_for_a_french_question():
     question = embedder.encode_queries(["Comment candidater au programme de labellisation ?"])[0]
     scores = embedder.encode_passages(passages) @ question
     assert scores.argmax() == 0
+
+
+def test_the_default_model_side_by_side_gives_the_vectors_of_one_call():
+    embedder = load_embedder("use-multilingual")
+    embedder.bulk_from_texts = 0  # a short job, for the test's speed
+    texts = [f"Appel à projets {i} pour les PME de la medtech" for i in range(40)] + \
+            [f"The EIC Accelerator call number {i} supports start-ups" for i in range(40)]
+    with embedder.bulk(len(texts)) as encoders:
+        assert len(encoders) == 2
+        side_by_side = [encoders[0](texts[:40]), encoders[1](texts[40:])]
+    assert np.allclose(np.vstack(side_by_side), embedder.encode_passages(texts), atol=1e-6)
