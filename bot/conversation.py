@@ -21,6 +21,7 @@ from knowledge.retrieval import Retriever
 from knowledge.store import StoreError, StoreUnavailable
 from knowledge.text import keywords
 from knowledge.time_scope import parse_time_scope
+from knowledge.topic_match import TopicMatcher, question_names
 
 logger = logging.getLogger(__name__)
 
@@ -92,9 +93,12 @@ class Concierge:
         clock: Callable[[], datetime],
         default_language: str = "en",
         top_k: int = 10,
+        names: TopicMatcher | None = None,
     ) -> None:
         self._retriever = retriever
         self._answerer = answerer
+        # Checks that what a question names ("the Eurostars call") is in the passages found (`missing_names`).
+        self._names = names
         # Whom to send members to, by language (`KnowledgeSettings.contacts`); `contact` for any other language.
         self._contacts = {"en": contact, "fr": contact_fr or contact, **(contacts or {})}
         # How sure retrieval must be to answer (`Ranking.confidence`, `min_confidence`): measured, see README.
@@ -133,6 +137,15 @@ class Concierge:
         elif sure < self._ranking.min_confidence or not (hits or outside):
             logger.info("abstained confidence=%.3f language=%s", sure, language)
             logger.debug("abstained question=%r", question_text[:200])
+            result = abstain(question, contact)
+        elif not listing and self._names is not None and (unknown := self._names.missing_names(
+                question_names(question_text, language),
+                [(str(h.metadata.get("title", "")), h.text) for h in ([outside] if outside else []) + hits])):
+            # The question names something no passage found mentions ("the Eurostars call" when only the EIC
+            # Accelerator is indexed): the closest passages are about something else, so do not answer from them.
+            logger.info("abstained: a name of the question is in no passage found (%d) language=%s",
+                        len(unknown), language)
+            logger.debug("abstained names=%r", unknown)
             result = abstain(question, contact)
         else:
             result = self._write(question, hits, outside, incoming.on_text)

@@ -40,6 +40,7 @@ from bot.scheduler import Job, latest_fire, parse_schedule
 from bot.state import BotState
 from knowledge.clock import Clock
 from knowledge.filters import AtLeast, Below, ChunkFilter, OneOf, allowed_audiences
+from knowledge.locales import written_day, written_moment
 from knowledge.models import MetadataValue, audience_rank
 from knowledge.store import KnowledgeStore
 
@@ -189,9 +190,7 @@ def day_text(day: date, language: str) -> str:
     >>> day_text(date(2026, 12, 1), "fr"), day_text(date(2026, 12, 1), "en"), day_text(date(2026, 12, 1), "de")
     ('1er décembre 2026', '1 December 2026', '1. Dezember 2026')
     """
-    months = say("digest_months", language).split()
-    number = say("digest_first_day", language) if day.day == 1 else str(day.day)
-    return say("digest_date", language, day=number, month=months[day.month - 1], year=day.year)
+    return written_day(day, language)
 
 
 def when_text(item: DigestItem, language: str) -> str:
@@ -199,9 +198,7 @@ def when_text(item: DigestItem, language: str) -> str:
     14:00'."""
     if item.when is None:
         return ""
-    written = day_text(item.when.date(), language)
-    return written if item.whole_day else say("digest_date_time", language, date=written,
-                                                time=item.when.strftime("%H:%M"))
+    return written_moment(item.when, language, whole_day=item.whole_day)
 
 
 def item_note(item: DigestItem, language: str) -> str:

@@ -17,6 +17,7 @@ from knowledge.ranking import Ranking
 from knowledge.retrieval import Retriever
 from knowledge.settings import KnowledgeSettings
 from knowledge.store import KnowledgeStore, StoreError, open_store
+from knowledge.topic_match import TopicMatcher
 
 logger = logging.getLogger(__name__)
 
@@ -71,14 +72,15 @@ class Services:
         # The keyword index lives in a file beside the store, synced by ingestion and by the retriever.
         self.keyword_index = KeywordIndex(settings.keyword_index_file())
         self.retriever = Retriever(self.store, self.embedder, ranking=self.ranking, keyword_index=self.keyword_index)
-        extractive = ExtractiveAnswerer(self.embedder, ranking=self.ranking)
+        topics = TopicMatcher(self.embedder)
+        extractive = ExtractiveAnswerer(self.embedder, ranking=self.ranking, topics=topics)
         model = chat_model if chat_model is not None else make_chat_model(settings)
         # KB_LLM_TIMEOUT is the member's whole wait for the model (retry included), not only each HTTP call's.
         answerer: Answerer = extractive if model is None else ChatModelAnswerer(
             model, extractive, contact=settings.staff_contact, timeout=settings.llm_timeout)
         self.concierge = Concierge(
             self.retriever, answerer, contact=settings.staff_contact, contacts=settings.contacts(),
-            ranking=self.ranking, clock=self.clock,
+            ranking=self.ranking, clock=self.clock, names=topics,
         )
 
     def ingestor(self) -> Ingestor:

@@ -17,7 +17,7 @@ import numpy as np
 
 from knowledge.chunking import split_sentences
 from knowledge.embedding import Embedder
-from knowledge.locales import messages
+from knowledge.locales import messages, written_date, written_day
 from knowledge.ranking import Hit, Ranking
 from knowledge.text import keywords
 from knowledge.time_scope import TimeScope, topical_words
@@ -93,12 +93,15 @@ def source_ref(n: int, hit: Hit, now: datetime, snippet: str) -> SourceRef:
 
 
 def status_phrase(ref: SourceRef, language: str) -> str:
-    """'closed on 2026-10-31', 'open until 2027-02-10', 'on 2026-12-10 14:00'..."""
+    """'closed on 31 October 2026', 'open until 10 February 2027', 'on 10 December 2026, 14:00'... (the dates as
+    the member's language writes them)."""
     t = texts(language)
     if ref.kind == "funding_call" and "deadline" in ref.dates:
-        return t["closed" if ref.status == "closed" else "open_until"].format(date=ref.dates["deadline"])
+        return t["closed" if ref.status == "closed" else "open_until"].format(
+            date=written_date(ref.dates["deadline"], language))
     if ref.kind == "event" and "start" in ref.dates:
-        return t["past_event" if ref.status == "past" else "upcoming_event"].format(date=ref.dates["start"])
+        return t["past_event" if ref.status == "past" else "upcoming_event"].format(
+            date=written_date(ref.dates["start"], language))
     return ""
 
 
@@ -123,12 +126,12 @@ class ExtractiveAnswerer(Answerer):
     """Quotes the sentences of the best passages that best match the question; never writes new facts."""
 
     def __init__(self, embedder: Embedder, max_sentences: int = 4, max_listed: int = 6,
-                 ranking: Ranking | None = None) -> None:
+                 ranking: Ranking | None = None, topics: TopicMatcher | None = None) -> None:
         self._embedder = embedder
         self._ranking = ranking or Ranking()
         self._max_sentences = max_sentences
         self._max_listed = max_listed
-        self._topics = TopicMatcher(embedder)
+        self._topics = topics or TopicMatcher(embedder)
 
     def answer(self, question: Question, hits: Sequence[Hit], outside: Hit | None = None) -> Answer:
         if question.listing:
@@ -150,10 +153,10 @@ class ExtractiveAnswerer(Answerer):
         else:
             heading = t["calls_open" if question.scope.upcoming_only else "calls"]
         if question.scope.end is not None and question.scope.kind == "funding_call":
-            heading += f" ({t['before'].format(date=question.scope.end.date().isoformat())})"
+            heading += f" ({t['before'].format(date=written_day(question.scope.end.date(), question.language))})"
         elif question.scope.start is not None and question.scope.end is not None:
-            heading += " (" + t["between"].format(start=question.scope.start.date().isoformat(),
-                                                  end=question.scope.end.date().isoformat()) + ")"
+            heading += " (" + t["between"].format(start=written_day(question.scope.start.date(), question.language),
+                                                  end=written_day(question.scope.end.date(), question.language)) + ")"
         lines, sources = [], []
         if outside is not None:
             ref = source_ref(1, outside, question.now, _first_line(outside.text))
@@ -211,18 +214,19 @@ class ExtractiveAnswerer(Answerer):
 
     def _name_close_sources(self, answer: Answer, question: Question, hits: Sequence[Hit]) -> None:
         """Add the sources that come close to the best one ("Also on this: [2] ..."), best first, up to
-        `Ranking.cite_sources` in all: when retrieval cannot tell them apart, the member sees each."""
+        `Ranking.cite_sources` in all: when retrieval cannot tell them apart, the member sees each. The source
+        retrieval ranks first is always among them (the quote may come from another: both are shown)."""
         ranking = self._ranking
         if not hits or len(answer.sources) >= ranking.cite_sources:
             return
         best = max(h.dense for h in hits)
         cited = {(ref.url, ref.path) for ref in answer.sources}
         added: list[SourceRef] = []
-        for hit in hits:
+        for rank, hit in enumerate(hits):
             if len(answer.sources) + len(added) >= ranking.cite_sources:
                 break
             key = (str(hit.metadata.get("url", "")), str(hit.metadata.get("path", "")))
-            if key in cited or hit.dense < ranking.cite_closeness * best:
+            if key in cited or (rank > 0 and hit.dense < ranking.cite_closeness * best):
                 continue
             cited.add(key)
             added.append(source_ref(len(answer.sources) + len(added) + 1, hit, question.now, hit.text[:1000]))

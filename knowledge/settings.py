@@ -12,6 +12,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_SOURCES = [Path(__file__).parent / "sample"]
 
 
+DEFAULT_CONTACT = "the member-services team (contact@cluster.example.org)"
+# The default contact in the other languages, so that a French reply does not name "the member-services team".
+DEFAULT_CONTACTS = {"fr": "l'équipe des services aux adhérents (contact@cluster.example.org)",
+                    "de": "das Mitgliederservice-Team (contact@cluster.example.org)"}
+
+
 class KnowledgeSettings(BaseSettings):
     """Where the index lives, what it is built from and with which model."""
 
@@ -94,7 +100,7 @@ class KnowledgeSettings(BaseSettings):
         30.0, description="Seconds a member may wait for the chat model's checked answer, from its first call to the "
         "end of its reply (a retry included); past it the extractive answer is sent.")
     staff_contact: str = Field(
-        "the member-services team (contact@cluster.example.org)",
+        DEFAULT_CONTACT,
         description="Who members should contact when the assistant cannot answer (shown as is).",
     )
     staff_contact_fr: str | None = Field(
@@ -137,6 +143,8 @@ class KnowledgeSettings(BaseSettings):
         {'en': 'the team', 'de': 'das Team'}
         """
         by_language = {"en": self.staff_contact}
+        if self.staff_contact == DEFAULT_CONTACT:  # the sample's contact, said in each language
+            by_language.update(DEFAULT_CONTACTS)
         if self.staff_contact_fr:
             by_language["fr"] = self.staff_contact_fr
         by_language.update(self.staff_contacts)

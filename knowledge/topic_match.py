@@ -19,14 +19,17 @@ not enough, and neither is a vague likeness of meaning.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from knowledge.embedding import Embedder
-from knowledge.text import keywords
+from knowledge.locales import LANGUAGES, catalogs
+from knowledge.text import fold, keywords
 
 _WORD = re.compile(r"\w[\w'’-]*")
 _ELISION = re.compile(r"^(?:[ldjmnstc]|qu)['’]", re.IGNORECASE)  # "l'imagerie" -> "imagerie"
@@ -67,6 +70,92 @@ def topic_terms(text: str) -> list[str]:
         elif len(word) > 2 and keywords(word) and not word.isdigit():
             out.append(word.lower())  # the model puts "Imagerie" further from "imaging" than "imagerie"
     return list(dict.fromkeys(out))
+
+
+_CONTRACTION = re.compile(r"['’](?:s|m|re|ll|ve|d|t)$", re.IGNORECASE)  # "Bpifrance's" -> "Bpifrance"
+_QUANTITY = re.compile(r"^\d+(?:[.,]\d+)?[-–]?[^\W\d_]*$")  # "40-employee", "72h", "2027": not a name
+
+
+def _calendar_words() -> frozenset[str]:
+    """Month and weekday names of every language: capitalised in English, never what a question is about."""
+    words: set[str] = set()
+    for module in catalogs().values():
+        words |= set(module.MONTHS) | set(str(module.WEEKDAYS).split())
+    return frozenset(fold(w) for w in words)
+
+
+_CALENDAR_WORDS = _calendar_words()
+
+
+@lru_cache(maxsize=1)
+def _places_and_peoples() -> dict[str, tuple[str, ...]]:
+    """One-word names of countries, regions and languages in every supported language (Unicode CLDR, through
+    Babel), folded, by their first four letters: "France", "French", "Frankreich", "Europe", "allemand"."""
+    from babel import Locale
+
+    by_start: dict[str, set[str]] = {}
+    for language in LANGUAGES:
+        locale = Locale(language)
+        for name in [*locale.territories.values(), *locale.languages.values()]:
+            if " " not in name and len(name) > 3:
+                word = fold(name)
+                by_start.setdefault(word[:4], set()).add(word)
+    return {start: tuple(words) for start, words in by_start.items()}
+
+
+def is_place_or_people(word: str) -> bool:
+    """A country, region, language or people ("France", "French", "Belgian", "European", "allemande"): the
+    context of a question, not the programme or event it asks about. A word counts when it is such a name or
+    shares all but its last two letters with one (at least five): "European" ~ "Europe", "Belgian" ~
+    "Belgium".
+
+    >>> [is_place_or_people(w) for w in ("France", "French", "Belgian", "European", "Eurostars", "Pathfinder")]
+    [True, True, True, True, False, False]
+    """
+    folded = fold(word)
+    for known in _places_and_peoples().get(folded[:4], ()):
+        if folded == known:
+            return True
+        shared = len(os.path.commonprefix([folded, known]))
+        if shared >= 5 and shared >= min(len(folded), len(known)) - 2:
+            return True
+    return False
+
+
+def question_names(text: str, language: str) -> list[str]:
+    """The names a question is about: capitalised words inside a sentence ("Eurostars", "Pathfinder") and codes
+    mixing capitals and digits ("NIS2", "HORIZON-HLTH-2027"). Short acronyms are left out (their other language's
+    form differs: RGPD/GDPR, IA/AI), as are months and weekdays, countries, languages and peoples ("Under French
+    law", "in France": context, `is_place_or_people`), and in German every capitalised noun.
+
+    >>> question_names("What is the deadline of the Eurostars call?", "en")
+    ['Eurostars']
+    >>> question_names("Quelle est la date limite de l'appel EIC Pathfinder ?", "fr")
+    ['Pathfinder']
+    >>> question_names("Under NIS2, what must a 40-employee SME report before March? I'm lost.", "en")
+    ['NIS2']
+    >>> question_names("Wann ist der nächste KI-Workshop in Lyon?", "de")
+    []
+    >>> question_names("Under French law, can a Belgian start-up join the Eurostars call?", "en")
+    ['Eurostars']
+    """
+    names: list[str] = []
+    previous = ""
+    for token in text.split():
+        word = _CONTRACTION.sub("", _ELISION.sub("", token.strip("?,.;:!()[]«»\"'’“”"))).strip("'’-")
+        starts_sentence = not previous or previous.endswith((".", "?", "!", ":", "«", '"', "“"))
+        previous = token
+        if len(word) < 2 or _QUANTITY.match(word) or fold(word) in _CALENDAR_WORDS:
+            continue
+        has_digit = any(c.isdigit() for c in word)
+        if not has_digit and not keywords(word):  # "The", "Est": a capitalised function word
+            continue
+        if has_digit and any(c.isupper() for c in word):
+            names.append(word)
+        elif (language != "de" and not starts_sentence and word[0].isupper() and not has_digit
+              and not (word.isupper() and len(word) <= 5) and not is_place_or_people(word)):
+            names.append(word)
+    return list(dict.fromkeys(names))
 
 
 class TopicMatcher:
@@ -118,6 +207,21 @@ class TopicMatcher:
                     found += 1
             out.append(found / len(terms) if terms else 0.0)
         return out
+
+    def missing_names(self, names: Sequence[str], items: Sequence[tuple[str, str]], *,
+                      compared: int = 3) -> list[str]:
+        """The `names` none of the (title, text) items carries: by stem in any of them, or by a word of the same
+        meaning in another language among the first `compared` items' words ("European" ~ "européenne")."""
+        if not names or not items:
+            return list(names)
+        words: set[str] = set()
+        for title, text in items:
+            words |= set(keywords(f"{title} {text}"))
+        missing = [name for name in names if not (set(keywords(name)) and set(keywords(name)) <= words)]
+        if not missing:
+            return []
+        close = items[:compared]
+        return [name for name in missing if max(self.words_found([name.lower()], close)) == 0.0]
 
     def _passages(self, texts: list[str]) -> np.ndarray:
         """The items' vectors, kept: a run compares the same new items with every follower's topic."""

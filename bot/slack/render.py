@@ -9,7 +9,7 @@ from bot.digest import Digest, item_note, say, summary_text, title_text
 from bot.escaping import entities, no_markdown_links, web_url
 from bot.reminders import CallRef, remindable
 from knowledge.answering import SourceRef
-from knowledge.locales import message
+from knowledge.locales import message, written_date
 
 SECTION_LIMIT = 3000  # characters of one section's text
 MAX_BLOCKS = 50
@@ -76,12 +76,14 @@ def split_text(text: str, limit: int = SECTION_LIMIT - 100) -> list[str]:
 
 
 def source_line(ref: SourceRef, language: str) -> str:
-    """`[1] <url|title> · deadline 2027-03-04 (open)`: the link, and the date members act on."""
+    """`[1] <url|title> · deadline 4 March 2027 (open)`: the link, and the date members act on."""
     parts = [f"*[{ref.n}]* {link(ref.url, ref.title)}"]
     if ref.kind == "funding_call" and ref.dates.get("deadline"):
-        parts.append(f"{message('source_deadline', language)} {escape(ref.dates['deadline'])}")
+        deadline = written_date(ref.dates["deadline"], language)
+        parts.append(f"{message('source_deadline', language)} {escape(deadline)}")
     elif ref.kind == "event" and ref.dates.get("start"):
-        parts.append(f"{message('source_start', language)} {escape(ref.dates['start'])}")
+        start = written_date(ref.dates["start"], language)
+        parts.append(f"{message('source_start', language)} {escape(start)}")
     if ref.status:
         parts.append(f"({message('status_' + ref.status, language)})")
     return " · ".join(parts)

@@ -12,7 +12,7 @@ from bot.escaping import entities, no_markdown_links, web_url
 from bot.messages import text as say_bot
 from bot.reminders import remindable
 from knowledge.answering import SourceRef
-from knowledge.locales import message
+from knowledge.locales import message, written_date
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 FEEDBACK_KEY = "concierge_feedback"
@@ -45,10 +45,12 @@ def safe_url(url: str) -> str | None:
 def _date_note(ref: SourceRef, language: str) -> str:
     if ref.kind == "funding_call" and ref.dates.get("deadline"):
         status = f" ({message('status_closed', language)})" if ref.status == "closed" else ""
-        return f"{_capitalized(message('source_deadline', language))} {ref.dates['deadline']}{status}"
+        deadline = written_date(ref.dates["deadline"], language)
+        return f"{_capitalized(message('source_deadline', language))} {deadline}{status}"
     if ref.kind == "event" and ref.dates.get("start"):
         status = f" ({message('status_past', language)})" if ref.status == "past" else ""
-        return f"{_capitalized(message('source_start', language))} {ref.dates['start']}{status}"
+        start = written_date(ref.dates["start"], language)
+        return f"{_capitalized(message('source_start', language))} {start}{status}"
     return ""
 
 

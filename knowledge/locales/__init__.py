@@ -15,6 +15,8 @@ one such module and its code to `LANGUAGES`.
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
 from types import ModuleType
 
 from knowledge.locales import de, en, fr
@@ -49,3 +51,47 @@ def message(key: str, language: str = DEFAULT_LANGUAGE, **values: object) -> str
 def language_name(language: str) -> str:
     """'French' for "fr": how a prompt names the language to answer in."""
     return str(catalog(language).NAME) if language in _CATALOGS else "the question's language"
+
+
+def written_day(day: date, language: str) -> str:
+    """A day as `language` writes it.
+
+    >>> written_day(date(2026, 12, 1), "fr"), written_day(date(2026, 12, 1), "en"), written_day(date(2026, 12, 1), "de")
+    ('1er décembre 2026', '1 December 2026', '1. Dezember 2026')
+    """
+    months = message("month_names", language).split()
+    number = message("first_day", language) if day.day == 1 else str(day.day)
+    return message("day_written", language, day=number, month=months[day.month - 1], year=day.year)
+
+
+def written_moment(moment: datetime, language: str, *, whole_day: bool = False) -> str:
+    """A day and, unless `whole_day`, its time (the wall-clock time it carries) as `language` writes them.
+
+    >>> written_moment(datetime(2026, 12, 10, 14, 0), "fr"), written_moment(datetime(2026, 12, 10, 14, 0), "de")
+    ('10 décembre 2026 à 14:00', '10. Dezember 2026, 14:00 Uhr')
+    """
+    day = written_day(moment.date(), language)
+    return day if whole_day else message("day_time_written", language, date=day, time=f"{moment:%H:%M}")
+
+
+_STORED = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::\d{2})?(?: ?\(UTC[+-]\d{2}:\d{2}\))?)?")
+
+
+def written_date(value: str, language: str) -> str:
+    """A date as ingestion stores it ('2026-03-15', '2026-12-10 14:00 (UTC+01:00)') as `language` writes it,
+    at the time of day the source gives; anything else is returned as it is.
+
+    >>> written_date("2026-12-10 14:00 (UTC+01:00)", "en"), written_date("2027-03-01", "fr")
+    ('10 December 2026, 14:00', '1er mars 2027')
+    >>> written_date("spring 2027", "fr")
+    'spring 2027'
+    """
+    found = _STORED.fullmatch(value.strip())
+    if not found:
+        return value
+    year, month, day, hour, minute = found.groups()
+    try:
+        moment = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0))
+    except ValueError:
+        return value
+    return written_moment(moment, language, whole_day=hour is None)

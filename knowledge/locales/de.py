@@ -5,6 +5,10 @@ from __future__ import annotations
 NAME = "German"
 
 MESSAGES: dict[str, str] = {
+    "month_names": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
+    "first_day": "1",
+    "day_written": "{day}. {month} {year}",
+    "day_time_written": "{date}, {time} Uhr",
     # Answers (knowledge.answering, bot.conversation)
     "frame": "Das sagen die Quellen des Clusters:",
     "events_upcoming": "Kommende Veranstaltungen",

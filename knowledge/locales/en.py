@@ -5,6 +5,10 @@ from __future__ import annotations
 NAME = "English"
 
 MESSAGES: dict[str, str] = {
+    "month_names": "January February March April May June July August September October November December",
+    "first_day": "1",  # how the first day of a month is written
+    "day_written": "{day} {month} {year}",
+    "day_time_written": "{date}, {time}",
     # Answers (knowledge.answering, bot.conversation)
     "frame": "Here is what the cluster's sources say:",
     "events_upcoming": "Upcoming events",

@@ -5,6 +5,10 @@ from __future__ import annotations
 NAME = "French"
 
 MESSAGES: dict[str, str] = {
+    "month_names": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+    "first_day": "1er",
+    "day_written": "{day} {month} {year}",
+    "day_time_written": "{date} à {time}",
     # Answers (knowledge.answering, bot.conversation)
     "frame": "Voici ce qu'indiquent les sources du cluster :",
     "events_upcoming": "Prochains événements",

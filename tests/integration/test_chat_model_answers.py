@@ -130,7 +130,7 @@ def test_a_reply_in_another_language_is_asked_again_in_the_members_language(serv
     first, second = (r["body"]["messages"][0]["content"] for r in stub.requests)
     assert "Answer in French" in first
     assert second.startswith("Tu es l'assistant") and "Réponds en français" in second
-    assert "[1] EIC Accelerator (ouvert jusqu'au 2027-03-04)" in second, "the retry's passages speak French too"
+    assert "[1] EIC Accelerator (ouvert jusqu'au 4 mars 2027)" in second, "the retry's passages speak French too"
 
 
 def test_a_second_reply_in_another_language_gets_the_extractive_answer(services, with_model):

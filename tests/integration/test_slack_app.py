@@ -62,7 +62,7 @@ def test_a_mention_is_answered_in_its_thread_with_linked_sources_and_feedback_bu
     assert post["channel"] == CHANNEL and post["thread_ts"] == "1700000100.000100"
     blocks = text_of(post)
     assert "<https://kb.test/eic|EIC Accelerator>" in blocks
-    assert "date limite 2027-03-04" in blocks
+    assert "date limite 4 mars 2027" in blocks
     assert "feedback_up" in blocks and "feedback_down" in blocks
 
 

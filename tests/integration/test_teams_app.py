@@ -105,7 +105,7 @@ def test_a_chat_question_gets_native_citations_and_the_feedback_loop(teams):
     [entity] = [e for e in reply["entities"] if e.get("type") == "https://schema.org/Message"]
     claim = entity["citation"][0]
     assert claim["position"] == 1 and claim["appearance"]["url"] == "https://kb.test/eic"
-    assert "Date limite 2027-03-04" in claim["appearance"]["abstract"]
+    assert "Date limite 4 mars 2027" in claim["appearance"]["abstract"]
     assert reply["channelData"]["feedbackLoopEnabled"] is True
     assert any(a.get("type") == "typing" for a in body["activities"]), "a typing indicator first"
 
@@ -119,7 +119,7 @@ def test_a_channel_mention_gets_an_adaptive_card_with_one_link_per_source(teams)
     assert reply["attachments"][0]["contentType"] == "application/vnd.microsoft.card.adaptive"
     urls = [a["url"] for a in card["actions"] if a["type"] == "Action.OpenUrl"]
     assert urls == ["https://kb.test/atelier-ia", "https://kb.test/mdr-webinar"]
-    assert "2026-12-10 14:00" in json.dumps(card, ensure_ascii=False)
+    assert "10 December 2026, 14:00" in json.dumps(card, ensure_ascii=False)
     assert [a["data"]["concierge_feedback"] for a in card["actions"] if a["type"] == "Action.Submit"] == ["up", "down"]
 
 

@@ -48,3 +48,16 @@ def test_a_french_answer_names_them_in_french():
     question = Question(text="Quel délai pour signaler une violation de données ?", language="fr", now=NOW)
     answer = ExtractiveAnswerer(HashingEmbedder()).answer(question, [BREACH, RECORDS, FEES])
     assert "À voir aussi :" in answer.text and "Keeping breach records [" in answer.text
+
+
+def test_the_source_retrieval_ranks_first_is_cited_even_when_the_quote_comes_from_another():
+    # Retrieval ranks the automated-decision page first, but its cosine is far below the best one's and the
+    # sentence that reads best comes from another page: the member still sees the first-ranked source.
+    decisions = page("decisions", "Automated individual decisions",
+                     "A person may contest a decision based solely on automated processing.", 0.22)
+    requests = page("requests", "Answering requests", "Patient requests are answered within one month.", 0.26)
+    unrelated = page("consent", "Conditions for consent", "Consent is given by a clear affirmative act.", 0.31)
+    question = Question(text="Within what time are patient requests answered?", language="en", now=NOW)
+    answer = ExtractiveAnswerer(HashingEmbedder()).answer(question, [decisions, requests, unrelated])
+    assert answer.sources[0].url == "https://kb.test/requests", "the quote comes from another page"
+    assert "https://kb.test/decisions" in [s.url for s in answer.sources]

@@ -60,13 +60,13 @@ def ref(**kw) -> SourceRef:
 
 
 def test_renderers_label_dates_and_buttons_in_german():
-    assert source_line(ref(), "de") == "*[1]* <https://kb.test/eic|EIC Accelerator> · Frist 2027-03-04 · (geschlossen)"
+    assert source_line(ref(), "de") == "*[1]* <https://kb.test/eic|EIC Accelerator> · Frist 4. März 2027 · (geschlossen)"
     labels = [button["text"]["text"] for button in feedback_block(7, "de")["elements"]]
     assert labels == ["👍 Hilfreich", "👎 Nicht hilfreich"]
-    assert sources_markdown([ref()], "de").endswith("Frist 2027-03-04 (geschlossen)")
+    assert sources_markdown([ref()], "de").endswith("Frist 4. März 2027 (geschlossen)")
     card = card_message("Antwort [1]", [ref()], "de", answer_id=7).attachments[0].content
     assert card["body"][1]["text"] == "Quellen"
-    assert sources_markdown([ref()], "fr").endswith("Date limite 2027-03-04 (clôturé)")
+    assert sources_markdown([ref()], "fr").endswith("Date limite 4 mars 2027 (clôturé)")
 
 
 def test_staff_contacts_are_a_setting_per_language(monkeypatch):

@@ -32,9 +32,9 @@ def ref(n: int = 1, **kw) -> SourceRef:
 
 
 def test_sources_are_links_with_the_deadline_or_event_date():
-    assert source_line(ref(), "en") == "*[1]* <https://kb.test/eic|EIC Accelerator> · deadline 2027-03-04 · (open)"
+    assert source_line(ref(), "en") == "*[1]* <https://kb.test/eic|EIC Accelerator> · deadline 4 March 2027 · (open)"
     event = ref(2, title="Atelier IA", kind="event", dates={"start": "2026-12-10 14:00"}, status="upcoming")
-    assert source_line(event, "fr") == "*[2]* <https://kb.test/eic|Atelier IA> · le 2026-12-10 14:00 · (à venir)"
+    assert source_line(event, "fr") == "*[2]* <https://kb.test/eic|Atelier IA> · le 10 décembre 2026 à 14:00 · (à venir)"
 
 
 def test_links_escape_slack_control_characters_and_plain_paths_are_not_links():
