@@ -282,7 +282,8 @@ class ExtractiveAnswerer(Answerer):
     @staticmethod
     def _quote(question: Question, pool: list[Hit], units: list[tuple[int, str, int, str]],
                chosen: list[int]) -> Answer:
-        """The answer text: the frame, closed or past sources said so, the quoted sentences with their [n]."""
+        """The answer text: the frame, each quoted call's deadline or event's date (closed and past ones said so),
+        the quoted sentences with their [n]."""
         t = texts(question.language)
         numbers: dict[int, int] = {}
         sources: list[SourceRef] = []
@@ -295,9 +296,10 @@ class ExtractiveAnswerer(Answerer):
                 sources.append(source_ref(numbers[index], hit, question.now, hit.text[:1000]))
             lines.append(f"{sentence} [{numbers[index]}]")
         body = [t["frame"]]
-        for ref in sources:
-            if ref.status in {"closed", "past"}:
-                body.append(f"{ref.title}: {status_phrase(ref, question.language)} [{ref.n}]")
+        for ref in sources:  # a call's deadline or an event's date first, open or closed, in the member's words
+            status = status_phrase(ref, question.language)
+            if status:
+                body.append(f"{ref.title}: {status} [{ref.n}]")
         body.extend(lines)
         if any(ref.language and ref.language != question.language for ref in sources):
             body.append(t["other_language"])
