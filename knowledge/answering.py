@@ -232,7 +232,7 @@ class ExtractiveAnswerer(Answerer):
             added.append(source_ref(len(answer.sources) + len(added) + 1, hit, question.now, hit.text[:1000]))
         if added:
             t = texts(question.language)
-            answer.text += "\n" + t["also_relevant"] + " " + "; ".join(f"{ref.title} [{ref.n}]" for ref in added)
+            answer.text += "\n" + t["also_relevant"] + " " + "; ".join(_named(ref, question.language) for ref in added)
             answer.sources.extend(added)
 
     def _sentence_scores(self, question: Question, pool: list[Hit], units: list[tuple[int, str, int, str]],
@@ -323,6 +323,12 @@ def _topic_terms(question: str) -> list[str]:
     return list(dict.fromkeys(
         word for word in words  # a two-letter lower-case word is a function word of some language ("zu")
         if (word.isupper() and len(word) > 1) or (len(word) > 2 and keywords(word) and set(keywords(word)) <= topical)))
+
+
+def _named(ref: SourceRef, language: str) -> str:
+    """A source named after the quote: its title, a call's deadline or an event's date, its number."""
+    status = status_phrase(ref, language)
+    return f"{ref.title} ({status}) [{ref.n}]" if status else f"{ref.title} [{ref.n}]"
 
 
 def _first_line(text: str) -> str:

@@ -61,3 +61,18 @@ def test_the_source_retrieval_ranks_first_is_cited_even_when_the_quote_comes_fro
     answer = ExtractiveAnswerer(HashingEmbedder()).answer(question, [decisions, requests, unrelated])
     assert answer.sources[0].url == "https://kb.test/requests", "the quote comes from another page"
     assert "https://kb.test/decisions" in [s.url for s in answer.sources]
+
+
+def test_a_call_named_after_the_quote_carries_its_deadline_in_the_members_words():
+    guide = page("guide", "Financer son innovation",
+                 "La date limite de l'EIC Accelerator est publiée par la Commission chaque année.", 0.60)
+    guide.metadata["language"] = "fr"
+    call = Hit("kb/calls.csv:0", "Grants and equity for single companies.", {
+        "title": "EIC Accelerator", "url": "https://kb.test/eic", "path": "calls.csv", "source_id": "kb/calls.csv",
+        "kind": "funding_call", "deadline": "2027-03-04", "deadline_ts": int(datetime(2027, 3, 4, tzinfo=PARIS)
+                                                                             .timestamp()), "language": "en"},
+        dense=0.55)
+    question = Question(text="Quelle est la date limite de l'EIC Accelerator ?", language="fr", now=NOW)
+    answer = ExtractiveAnswerer(HashingEmbedder()).answer(question, [guide, call])
+    assert answer.sources[0].url == "https://kb.test/guide"
+    assert "EIC Accelerator (ouvert jusqu'au 4 mars 2027) [2]" in answer.text
