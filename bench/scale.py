@@ -115,10 +115,23 @@ def write_corpus(folder: Path, chunks: int, seed: int = 7) -> list[dict]:
     return found
 
 
-def probe(args: argparse.Namespace) -> None:
-    """In a fresh process: open the services, answer, measure; prints one JSON line."""
+def peak_rss_mb() -> float:
+    """This process's own peak RSS, in MB (VmHWM). Not `ru_maxrss` on Linux: a process started by `subprocess`
+    (vfork, then exec) inherits its parent's peak there, here the ingestion of the whole corpus, which a bot
+    started on its own (systemd, a container) does not carry."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     import resource
 
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def probe(args: argparse.Namespace) -> None:
+    """In a fresh process: open the services, answer, measure; prints one JSON line."""
     from bot.conversation import Incoming
     from bot.wiring import Services
     from knowledge.filters import Filters
@@ -156,7 +169,7 @@ def probe(args: argparse.Namespace) -> None:
         t = time.perf_counter()
         services.store.collection.query(query_embeddings=[vector], n_results=5)
         plain.append((time.perf_counter() - t) * 1000)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss_mb()
     # A run that adds 10 documents (as staff's reingest does), then the next answer.
     extra = Path(args.corpus) / "docs" / "added"
     extra.mkdir(exist_ok=True)

@@ -40,7 +40,8 @@ _SCHEMA_VERSION = "1"
 # Metadata kept in columns of their own, so that filters on them are plain SQL comparisons.
 COLUMNS = ("source_id", "audience", "kind", "language", "start_ts", "end_ts", "deadline_ts")
 _MARKS = ", ".join("?" * len(COLUMNS))
-# What one sync transaction reads back from the store and writes: this many sources, or chunks, at most.
+# What one sync transaction covers: this many sources, or about this many chunks (read back from the store a
+# page at a time and written as each page comes, so they bound how long it lasts, not the memory it takes).
 _SYNC_SOURCES = 500
 _SYNC_CHUNKS = 5000
 
@@ -381,21 +382,28 @@ class KeywordIndex:
         """Replace what the index holds of these sources (id -> version) with `chunks` (ids, documents,
         metadatas, embeddings), in one transaction: readers see the old rows or the new, never half."""
         with self._write_lock:
-            self._replace(versions, chunks)
+            self._replace(versions, [chunks])
 
-    def _replace(self, versions: dict[str, str], chunks: StoredChunks) -> None:
+    def _replace(self, versions: dict[str, str], pages: Iterable[StoredChunks]) -> int:
+        """`replace` with the chunks given a page at a time, each written as it comes (so that only one page is
+        in memory, however many chunks the sources have), all in one transaction; returns the chunks written.
+        A page that fails to come (the store went away) rolls everything back."""
         self._stats = None
         conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")
+        written = 0
         try:
             self._delete(conn, "source_id", list(versions), sources=True)
-            vectors = chunks.embeddings or [[] for _ in chunks.ids]
-            self._insert_chunks(conn, chunks.ids, chunks.documents, chunks.metadatas, vectors, chunks.tokens)
+            for page in pages:
+                vectors = page.embeddings or [[] for _ in page.ids]
+                self._insert_chunks(conn, page.ids, page.documents, page.metadatas, vectors, page.tokens)
+                written += len(page.ids)
             conn.executemany("INSERT INTO sources(source_id, version) VALUES (?, ?)", list(versions.items()))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        return written
 
     def sync(self, store: KnowledgeStore) -> SyncReport:
         """Bring the index in step with the store: re-read the sources whose version changed, drop the removed.
@@ -410,14 +418,11 @@ class KeywordIndex:
             changed = [sid for sid, state in manifest.items() if local.get(sid) != source_version(state)]
             removed = [sid for sid in local if sid not in manifest]
             for batch in _groups(changed, manifest):
-                read = StoredChunks()
-                for page in store.chunks_of(batch, include=("documents", "metadatas", "embeddings")):
-                    read.ids += page.ids
-                    read.documents += page.documents
-                    read.metadatas += page.metadatas
-                    read.embeddings += page.embeddings
-                self._replace({sid: source_version(manifest[sid]) for sid in batch}, read)
-                report.chunks_written += len(read.ids)
+                # Each page read back goes into the index before the next is read: a sync of the whole store
+                # (a new machine, a deleted file) holds one page of chunks at a time, whatever the store's size.
+                report.chunks_written += self._replace(
+                    {sid: source_version(manifest[sid]) for sid in batch},
+                    store.chunks_of(batch, include=("documents", "metadatas", "embeddings")))
             conn = self._connection()
             self._stats = None
             conn.execute("BEGIN IMMEDIATE")

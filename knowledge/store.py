@@ -8,9 +8,11 @@ function downloads a model at run time and fails offline.
 from __future__ import annotations
 
 import fcntl
+import gc
 import json
 import logging
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from urllib.parse import urlparse
 
 import chromadb
 import httpx
+import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from knowledge.filters import AtLeast, Below, ChunkFilter, Condition, NoneOf, OneOf
@@ -31,6 +34,36 @@ _WRITE_BATCH = 1000  # Chroma rejects very large single writes; stay well under 
 # SQLite binds one variable per record a read returns (and per id asked for), 32,766 at most in one statement:
 # nothing reads more than a page at a time, nor asks for more ids at once.
 PAGE_SIZE = 5000
+# Reads that include embeddings go this many chunks a page: a Chroma server sends them as JSON, which its client
+# decodes into one Python float per dimension (~32 bytes each, 16 KB a chunk at 512 dimensions) before numpy;
+# 5,000 of them took ~150 MB at once. Their rows are kept as float32 (2 KB a chunk at 512 dimensions).
+EMBEDDINGS_PAGE_SIZE = 1000
+# ...and after every this many chunks read with embeddings, the cycle collector runs. The server's HTTP client
+# (httpx) leaves each reply in a reference cycle (the response and its stream), holding its body twice (bytes and
+# decoded text: ~11 MB per 1,000 chunks); only a full collection frees them, and in a process of 100k objects
+# Python runs one rarely: a sync of the whole store kept ~300 MB of replies at 100k chunks. A collection costs
+# ~25 ms, against ~1 s to read 5,000 chunks.
+COLLECT_EVERY = 5000
+
+
+class _Collector:
+    """Runs `gc.collect()` once every `COLLECT_EVERY` chunks read with embeddings (by any store, any thread)."""
+
+    def __init__(self) -> None:
+        self._read = 0
+        self._lock = threading.Lock()
+
+    def read(self, chunks: int) -> None:
+        with self._lock:
+            self._read += chunks
+            due = self._read >= COLLECT_EVERY
+            if due:
+                self._read = 0
+        if due:
+            gc.collect()
+
+
+_collector = _Collector()
 
 
 class StoreError(RuntimeError):
@@ -61,6 +94,20 @@ def _listed(got: dict, key: str) -> list:
     """A column of a Chroma result as a list (embeddings come back as a numpy array, absent ones as None)."""
     value = got.get(key)
     return [] if value is None else list(value)
+
+
+def _vectors(got: dict) -> list:
+    """The embeddings of a Chroma result as float32 rows of one array (Chroma keeps float32; a server's client
+    hands back float64, or lists of Python floats), [] when absent."""
+    value = got.get("embeddings")
+    if value is None or len(value) == 0:
+        return []
+    return list(np.asarray(value, dtype=np.float32))
+
+
+def _page_size(include: Sequence[str], page_size: int | None) -> int:
+    size = page_size or PAGE_SIZE
+    return min(size, EMBEDDINGS_PAGE_SIZE) if "embeddings" in include else size
 
 
 def _clause(condition: Condition) -> dict:
@@ -220,17 +267,23 @@ class KnowledgeStore:
 
     def _pages(self, collection: Any, where: dict | None, include: Sequence[str], page_size: int,
                doing: str) -> Iterator[StoredChunks]:
+        page_size = _page_size(include, page_size)
         offset = 0
         while True:
             with self._calling_chroma(doing):
                 got = collection.get(where=where, include=list(include), limit=page_size, offset=offset)
             page = StoredChunks(ids=list(got["ids"]), documents=_listed(got, "documents"),
-                                metadatas=_listed(got, "metadatas"), embeddings=_listed(got, "embeddings"))
-            if page.ids:
+                                metadatas=_listed(got, "metadatas"), embeddings=_vectors(got))
+            del got  # Chroma's copy goes now, and this page before the next is read: one page in memory at a time
+            read = len(page.ids)
+            if page.embeddings:
+                _collector.read(read)
+            if read:
                 yield page
-            if len(page.ids) < page_size:
+            del page
+            if read < page_size:
                 return
-            offset += len(page.ids)
+            offset += read
 
     # --- manifest -----------------------------------------------------------------------------------------
 
@@ -272,13 +325,15 @@ class KnowledgeStore:
     def get_chunks(self, ids: Sequence[str], include: Sequence[str] = ("embeddings",)) -> StoredChunks:
         """The chunks with these ids (unknown ids are left out), asked for a batch at a time."""
         out = StoredChunks()
-        for batch in _batches(ids):
+        for batch in _batches(ids, _page_size(include, None)):
             with self._calling_chroma("reading chunks"):
                 got = self._chunks.get(ids=batch, include=list(include))
             out.ids += got["ids"]
             out.documents += _listed(got, "documents")
             out.metadatas += _listed(got, "metadatas")
-            out.embeddings += _listed(got, "embeddings")
+            out.embeddings += _vectors(got)
+            if "embeddings" in include:
+                _collector.read(len(got["ids"]))
         return out
 
     def query(self, vector: Sequence[float], n_results: int, where: ChunkFilter | None = None,

@@ -1,17 +1,25 @@
 """An index of any size: more chunks and sources than SQLite binds in one statement (32,766) still answers,
-and a keyword index that fails to sync is not retried on every question."""
+a keyword index that fails to sync is not retried on every question, and a keyword index synced from the whole
+store (a new machine) holds one page of it at a time."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
+import httpx
+import numpy as np
 import pytest
 
+import knowledge.keyword_index as keyword_index_module
+import knowledge.store as store_module
 from bot.conversation import Concierge, Incoming
 from bot.wiring import Services
 from knowledge.answering import ExtractiveAnswerer
 from knowledge.chunking import chunk_records
+from knowledge.keyword_index import KeywordIndex, source_version
 from knowledge.models import Record
 from knowledge.retrieval import Retriever
 from knowledge.settings import KnowledgeSettings
@@ -20,10 +28,12 @@ from knowledge.store import (
     SourceState,
     StoredChunks,
     StoreError,
+    StoreUnavailable,
     make_client,
     open_store,
     release_embedded_store,
 )
+from tests.chroma_server import ChromaServer
 from tests.conftest import TODAY
 from tests.fakes.embedding import HashingEmbedder
 
@@ -53,12 +63,16 @@ def one_chunk_sources(count: int, special_at: int | None = None, per_source: int
     return items
 
 
-def write(store: KnowledgeStore, embedder: HashingEmbedder, items: list, group: int = 5000) -> None:
-    """What ingestion does, minus reading files: embed and write group after group of sources, record the run."""
+def write(store: KnowledgeStore, embedder: HashingEmbedder, items: list, group: int = 5000,
+          keyword_index: KeywordIndex | None = None) -> None:
+    """What ingestion does, minus reading files: embed and write group after group of sources (and their keyword
+    rows, from what was stored, as ingestion does), record the run."""
     for start in range(0, len(items), group):
         part = items[start : start + group]
         vectors = iter(embedder.encode_passages([c.embed_text for _, chunks, _ in part for c in chunks]).tolist())
-        store.write_sources([(state, chunks, [next(vectors) for _ in chunks]) for state, chunks, _ in part])
+        written = store.write_sources([(state, chunks, [next(vectors) for _ in chunks]) for state, chunks, _ in part])
+        if keyword_index is not None:
+            keyword_index.replace({state.source_id: source_version(state) for state, _, _ in part}, written)
     store.record_run({"run_id": f"run-{store.count()}"})
 
 
@@ -183,3 +197,102 @@ def test_no_read_of_ingestion_search_or_status_asks_chroma_for_more_than_a_page(
     assert asked and None not in asked and max(n for n in asked if n is not None) <= 7, asked
     store.close()
     release_embedded_store(settings.store_path)
+
+
+def same_rows(index: KeywordIndex, other: KeywordIndex) -> bool:
+    """Same chunks, sources, keywords, metadata and source versions; vectors equal to float32 rounding."""
+    mine, theirs = list(index.rows()), list(other.rows())
+    return [row[:4] for row in mine] == [row[:4] for row in theirs] and index.sources() == other.sources() \
+        and all(np.allclose(np.frombuffer(a[4], np.float32), np.frombuffer(b[4], np.float32), atol=1e-6)
+                for a, b in zip(mine, theirs))
+
+
+def test_a_sync_of_the_whole_store_a_page_at_a_time_equals_the_index_ingestion_wrote(monkeypatch, embedded, tmp_path):
+    """A bot with no keyword-index file (a new machine, a deleted file) reads the whole store back; pages smaller
+    than a source, and than a sync's group of sources, give the index ingestion wrote from what it stored."""
+    _, store, embedder = embedded
+    written = KeywordIndex(tmp_path / "ingestion.sqlite3")
+    write(store, embedder, one_chunk_sources(12, special_at=31, per_source=7), group=5, keyword_index=written)
+    monkeypatch.setattr(store_module, "EMBEDDINGS_PAGE_SIZE", 3)  # each source spans 3 pages
+    monkeypatch.setattr(keyword_index_module, "_SYNC_CHUNKS", 20)  # 3 sources a transaction
+    chunks = PageCheckingCollection(store._chunks)
+    store._chunks = chunks
+
+    synced = KeywordIndex(tmp_path / "new-machine.sqlite3")
+    report = synced.sync(store)
+    assert report.chunks_written == 84 and report.sources_indexed == 12
+    assert same_rows(synced, written)
+    assert [h.id for h in synced.search(["quantum", "voucher"], None, 3)] == \
+        [h.id for h in written.search(["quantum", "voucher"], None, 3)]
+    assert max(n for n in chunks.asked if n is not None) == 3, chunks.asked  # every read with embeddings: a page
+    assert synced.sync(store).chunks_written == 0  # and then current: nothing read again
+
+
+class FailingMidSource(KnowledgeStore):
+    """A store that goes away after the first page the keyword index reads back (a server stopped mid-sync)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.failing = True
+
+    def chunks_of(self, source_ids: Sequence[str], include: Sequence[str] = ("documents", "metadatas")
+                  ) -> Iterator[StoredChunks]:
+        pages = super().chunks_of(source_ids, include=include)
+        if not self.failing:
+            return pages
+        return self._first_then_fail(pages)
+
+    @staticmethod
+    def _first_then_fail(pages: Iterator[StoredChunks]) -> Iterator[StoredChunks]:
+        yield next(pages)
+        raise StoreUnavailable("cannot reach the knowledge base (simulated)")
+
+
+def test_a_sync_cut_off_mid_source_leaves_the_index_as_it_was(monkeypatch, tmp_path):
+    """The pages of a sync's sources are written as they come, in one transaction: a store lost between two
+    pages of a source leaves the index as before (no source half replaced), and the next sync completes it."""
+    embedder = HashingEmbedder()
+    store = FailingMidSource(make_client(tmp_path / "chroma", None), "cut_off", embedder.name, embedder.dimension)
+    write(store, embedder, one_chunk_sources(4, per_source=5))
+    index = KeywordIndex(tmp_path / "keywords.sqlite3")
+    store.failing = False
+    index.sync(store)
+    before = list(index.rows()), index.sources(), index.synced_run
+
+    changed = [(replace(state, fingerprint=f"{state.fingerprint}-changed"), chunks, vectors)
+               for state, chunks, vectors in one_chunk_sources(6, per_source=5)]
+    write(store, embedder, changed)  # a run that changed every source and added two
+    monkeypatch.setattr(store_module, "EMBEDDINGS_PAGE_SIZE", 2)
+    store.failing = True
+    with pytest.raises(StoreUnavailable):
+        index.sync(store)
+    assert (list(index.rows()), index.sources(), index.synced_run) == before
+
+    store.failing = False
+    index.sync(store)
+    rebuilt = KeywordIndex(tmp_path / "rebuilt.sqlite3")
+    rebuilt.sync(store)
+    assert index.count() == 30 and same_rows(index, rebuilt)
+    release_embedded_store(tmp_path / "chroma")
+
+
+def test_a_sync_from_a_chroma_server_lets_go_of_the_replies_as_it_reads(monkeypatch, tmp_path):
+    """The server's HTTP client leaves each reply (its body, twice) in a reference cycle: the store has them
+    collected as it reads, so that a sync of the whole store does not keep them until Python's next full
+    collection (~300 MB at 100k chunks). Automatic collection is off here, so only the store's own counts."""
+    monkeypatch.setattr(store_module, "COLLECT_EVERY", 10)
+    monkeypatch.setattr(keyword_index_module, "_SYNC_CHUNKS", 10)  # a read (a reply or two) per source
+    embedder = HashingEmbedder()
+    with ChromaServer(tmp_path / "server") as url:
+        store = open_store(tmp_path / "unused", url, "replies", embedder.name, embedder.dimension)
+        write(store, embedder, one_chunk_sources(20, per_source=10))  # 200 chunks in 20 sources
+        gc.collect()
+        gc.disable()
+        try:
+            report = KeywordIndex(tmp_path / "keywords.sqlite3").sync(store)
+            replies = sum(isinstance(o, httpx.Response) for o in gc.get_objects())
+        finally:
+            gc.enable()
+        store.close()
+    assert report.chunks_written == 200
+    assert replies <= 5, f"{replies} replies kept (one a read, 22, without collection)"
