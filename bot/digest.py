@@ -78,6 +78,19 @@ class DigestTarget:
         return self.channel if self.platform == "slack" else f"{self.platform}:{self.channel}"
 
 
+def channel_named(spec: str) -> tuple[str, str]:
+    """(platform, channel id) of a channel as staff name it: `teams:<conversation id>` is Teams, anything else a
+    Slack channel id (checked by the caller). No language or audience here.
+
+    >>> channel_named("teams:19:abc@thread.tacv2"), channel_named(" C0123 ")
+    (('teams', '19:abc@thread.tacv2'), ('slack', 'C0123'))
+    """
+    prefix, colon, rest = spec.strip().partition(":")
+    if colon and prefix.strip().lower() in PLATFORMS:
+        return prefix.strip().lower(), rest.strip()
+    return "slack", spec.strip()
+
+
 def parse_target(spec: str, *, language: str | None = None, audience: str | None = None) -> DigestTarget:
     """`C0123`, `C0123:fr`, `C0123:fr:member`, `teams:19:abc@thread.tacv2:en:public` (the language and the
     audience are optional, in any order, read from the end: Teams ids hold colons). `language` and `audience`,
@@ -93,10 +106,7 @@ def parse_target(spec: str, *, language: str | None = None, audience: str | None
         else:
             break
         parts.pop()
-    platform = "slack"
-    if parts[0].lower() in PLATFORMS and len(parts) > 1:
-        platform = parts.pop(0).lower()
-    channel = ":".join(parts)
+    platform, channel = channel_named(":".join(parts))
     if not channel:
         raise DigestError(f"digest channel {spec!r}: no channel id (e.g. C0123:fr:member or "
                           "teams:19:abc@thread.tacv2:en:public)")
@@ -409,6 +419,7 @@ def with_audience(target: DigestTarget, cap: str | None) -> DigestTarget:
 
 
 __all__ = ["CHANNEL_AUDIENCES", "Digest", "DigestError", "DigestItem", "DigestNotPosted", "DigestPoster",
-           "DigestResult", "DigestTarget", "Digests", "HORIZON_DAYS", "MAX_ITEMS", "day_text", "digest_text",
+           "DigestResult", "DigestTarget", "Digests", "HORIZON_DAYS", "MAX_ITEMS", "channel_named", "day_text",
+           "digest_text",
            "ingested_moment", "item_note", "lower_audience", "parse_target", "summary_text", "title_text", "when_text",
            "with_audience"]

@@ -180,17 +180,17 @@ class BotSettings(BaseSettings):
 def _report_destination(value: str) -> tuple[str, str]:
     """`KB_REPORT_CHANNEL` as (platform, channel id): `teams:<conversation id>` is Teams, a plain id Slack (the
     naming of `KB_DIGEST_CHANNELS`, without its language and audience)."""
+    from bot.digest import channel_named
+
     value = value.strip()
-    prefix, colon, rest = value.partition(":")
-    if colon and prefix.strip().lower() == "teams":
-        if not rest.strip():
-            raise ValueError(f"KB_REPORT_CHANNEL {value!r}: write the Teams conversation id after `teams:` "
-                             "(teams:19:abc@thread.tacv2)")
-        return "teams", rest.strip()
-    if not value.isalnum():
+    platform, channel = channel_named(value)
+    if platform == "teams" and not channel:
+        raise ValueError(f"KB_REPORT_CHANNEL {value!r}: write the Teams conversation id after `teams:` "
+                         "(teams:19:abc@thread.tacv2)")
+    if platform == "slack" and not channel.isalnum():
         raise ValueError(f"KB_REPORT_CHANNEL {value!r}: a Slack channel id is letters and digits (C0123); "
                          "a Teams conversation is written teams:<conversation id>")
-    return "slack", value
+    return platform, channel
 
 
 def _roles(items: list[str], name: str) -> dict[str, str]:

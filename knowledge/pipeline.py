@@ -154,7 +154,7 @@ class Ingestor:
         known = self._store.sources()
         notify = progress or (lambda stage, done, total: None)
 
-        changed, fingerprints = self._fingerprint_all(sources, known, now, report, notify)
+        changed, fingerprints = self._fingerprint_all(sources, known, now, report)
         seen = {s.source_id for s in sources}
         report.removed = [
             state.source_id for state in known.values()
@@ -195,7 +195,6 @@ class Ingestor:
         known: dict[str, SourceState],
         now: datetime,
         report: IngestReport,
-        notify: ProgressCallback,
     ) -> tuple[list[tuple[Source, SourceState | None]], dict[str, str]]:
         """Fingerprint every source; report the unchanged ones; the new and changed ones with their state."""
         ctx = self._load_context(now)

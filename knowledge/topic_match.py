@@ -217,7 +217,8 @@ class TopicMatcher:
         words: set[str] = set()
         for title, text in items:
             words |= set(keywords(f"{title} {text}"))
-        missing = [name for name in names if not (set(keywords(name)) and set(keywords(name)) <= words)]
+        stems = {name: set(keywords(name)) for name in names}
+        missing = [name for name in names if not (stems[name] and stems[name] <= words)]
         if not missing:
             return []
         close = items[:compared]
