@@ -336,9 +336,21 @@ def _first_line(text: str) -> str:
 
 
 def _sentences(text: str, heading: str = "") -> list[tuple[str, str]]:
-    """(heading, sentence) pairs: the heading a sentence sits under helps judge what it answers."""
+    """(heading, sentence) pairs: the heading a sentence sits under helps judge what it answers.
+
+    A passage that opens in the middle of a sentence (the tail of a sentence too long for one chunk, "a large
+    scale. The processing...") loses that fragment: quoted alone it reads as nonsense.
+
+    >>> [s for _, s in _sentences("a large scale. Health data is sensitive.")]
+    ['Health data is sensitive.']
+    """
     out: list[tuple[str, str]] = []
     current = heading.split(" > ")[-1] if heading else ""
+    opening = text.lstrip()[:1]
+    if opening.isalpha() and opening.islower():
+        pieces = split_sentences(text.lstrip().split("\n", 1)[0])
+        if len(pieces) > 1 or "\n" in text.strip():  # keep a passage that is nothing but the fragment
+            text = text.lstrip()[len(pieces[0]):]
     for line in text.splitlines():
         line = line.strip()
         if not line:

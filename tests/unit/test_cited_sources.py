@@ -76,3 +76,13 @@ def test_a_call_named_after_the_quote_carries_its_deadline_in_the_members_words(
     answer = ExtractiveAnswerer(HashingEmbedder()).answer(question, [guide, call])
     assert answer.sources[0].url == "https://kb.test/guide"
     assert "EIC Accelerator (ouvert jusqu'au 4 mars 2027) [2]" in answer.text
+
+
+def test_a_passage_opening_mid_sentence_is_not_quoted_from_its_fragment():
+    # A sentence too long for one chunk is cut: the next chunk opens with its tail ("a large scale.").
+    tail = page("large-scale", "Impact assessments",
+                "a large scale. An impact assessment is not mandatory for a single physician's patient files.", 0.6)
+    question = Question(text="Is an impact assessment mandatory for a single physician?", language="en", now=NOW)
+    answer = ExtractiveAnswerer(HashingEmbedder()).answer(question, [tail])
+    assert "An impact assessment is not mandatory for a single physician's patient files. [1]" in answer.text
+    assert "a large scale." not in answer.text
