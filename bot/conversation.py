@@ -134,7 +134,7 @@ class Concierge:
         contact = self._contacts.get(language) or self._contacts["en"]
         if listing and hits:
             result = self._write(question, hits, outside, incoming.on_text)
-        elif sure < self._ranking.min_confidence or not (hits or outside):
+        elif self._ranking.unsure(hits + ([outside] if outside else []), language) or not (hits or outside):
             logger.info("abstained confidence=%.3f language=%s", sure, language)
             logger.debug("abstained question=%r", question_text[:200])
             result = abstain(question, contact)

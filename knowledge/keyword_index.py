@@ -158,6 +158,7 @@ class KeywordIndex:
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._stats: tuple[str | None, int, float] | None = None
+        self._spread: tuple[str | None, int, np.ndarray, np.ndarray] | None = None
         self._create()
 
     # --- connections and schema ---------------------------------------------------------------------------
@@ -295,6 +296,38 @@ class KeywordIndex:
         self._stats = stats
         return stats[1], stats[2]
 
+    def spread(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The mean of the chunks' vectors and their second moments (mean of v vᵀ), as the index holds them now;
+        None when it holds none. For any question q, the mean cosine over the index is q·mean and its variance
+        qᵀ·moments·q − (q·mean)²: how far a passage stands out is known without comparing q to every chunk.
+
+        Worked out once per synced run (a read of every vector, a page at a time), then kept.
+        """
+        synced = self.synced_run
+        cached = self._spread
+        if cached is not None and cached[0] == synced:
+            return (cached[2], cached[3]) if cached[1] else None
+        total: np.ndarray | None = None
+        moments: np.ndarray | None = None
+        count = 0
+        cursor = self._connection().execute("SELECT vector FROM chunks WHERE vector IS NOT NULL")
+        while rows := cursor.fetchmany(2000):
+            width = len(rows[0][0])
+            page = np.frombuffer(b"".join(blob for (blob,) in rows if len(blob) == width),
+                                 dtype=np.float32).reshape(-1, width // 4).astype(np.float64)
+            if total is None or moments is None:
+                total, moments = np.zeros(page.shape[1]), np.zeros((page.shape[1], page.shape[1]))
+            if page.shape[1] != len(total):  # vectors of another model (a change not yet re-ingested): leave out
+                continue
+            total += page.sum(axis=0)
+            moments += page.T @ page
+            count += len(page)
+        if total is None or moments is None or not count:
+            self._spread = (synced, 0, np.zeros(0), np.zeros((0, 0)))
+            return None
+        self._spread = (synced, count, total / count, moments / count)
+        return self._spread[2], self._spread[3]
+
     def describe(self, ids: Sequence[str]) -> dict[str, tuple[dict[str, MetadataValue], set[str], np.ndarray | None]]:
         """(metadata, keywords, vector) of these chunks by id, as the index holds them (unknown ids left out)."""
         out: dict[str, tuple[dict[str, MetadataValue], set[str], np.ndarray | None]] = {}
@@ -388,7 +421,7 @@ class KeywordIndex:
         """`replace` with the chunks given a page at a time, each written as it comes (so that only one page is
         in memory, however many chunks the sources have), all in one transaction; returns the chunks written.
         A page that fails to come (the store went away) rolls everything back."""
-        self._stats = None
+        self._stats = self._spread = None
         conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")
         written = 0
@@ -424,7 +457,7 @@ class KeywordIndex:
                     {sid: source_version(manifest[sid]) for sid in batch},
                     store.chunks_of(batch, include=("documents", "metadatas", "embeddings")))
             conn = self._connection()
-            self._stats = None
+            self._stats = self._spread = None
             conn.execute("BEGIN IMMEDIATE")
             try:
                 self._delete(conn, "source_id", removed, sources=True)
@@ -442,6 +475,7 @@ class KeywordIndex:
     def clear(self) -> None:
         """Forget everything (the next `sync` reads the whole store)."""
         with self._write_lock:
+            self._stats = self._spread = None
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("DELETE FROM words")

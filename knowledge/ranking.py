@@ -44,6 +44,13 @@ class Ranking:
     # words it shares ("What is the capital of Peru?" shares "capital" with a page on capital raising): the
     # answerable dev questions' closest passage is never below 0.138 with the default model.
     min_similarity: float = 0.12
+    # How far the best passage stands out from the whole index in meaning: (its cosine - the mean cosine of the
+    # question with every chunk) / their standard deviation. A passage that answers stands out; when the answer
+    # was never ingested the closest passages are merely "about the same thing" and do not. With a passage in
+    # the question's language it decides (with keyword coverage) instead of `min_confidence`: the answer
+    # needs a passage standing out by `min_standout` or one holding every keyword of the question (README).
+    min_standout: float = 2.8
+    standout_min_chunks: int = 40  # below this many chunks the spread means little: `min_confidence` decides
     # "Is X still open?": the event or call a question names, found outside the asked time window.
     named_title_share: float = 0.5  # named when at least this share of its title's words are in the question
     named_min_coverage: float = 0.4  # or when it covers this much of the question, better than the window's best
@@ -75,6 +82,28 @@ class Ranking:
             return 0.0
         return max(self.confidence_dense_weight * h.dense + self.confidence_coverage_weight * h.coverage for h in top)
 
+    def unsure(self, hits: Sequence[Hit], language: str | None) -> bool:
+        """Whether the best passages are too weak to answer from ("I don't know").
+
+        Keyword coverage says something only in the question's own language: with a first passage in it, the
+        answer needs one of them to hold every keyword of the question or to stand out from the index in
+        meaning (`Hit.standout`, when the index is large enough to measure it); otherwise (passages in another
+        language, a small index) `confidence` must reach `min_confidence`.
+
+        >>> weak = Hit("a", "", {"language": "fr"}, dense=0.3, coverage=0.5, standout=1.9)
+        >>> Ranking().unsure([weak], "fr"), Ranking().unsure([Hit("b", "", {"language": "fr"}, dense=0.3,
+        ...                                                    coverage=0.5, standout=3.4)], "fr")
+        (True, False)
+        """
+        top = hits[: self.confidence_passages]
+        if not top or max(h.dense for h in top) < self.min_similarity:
+            return True
+        same = [h for h in top if language and h.metadata.get("language") == language]
+        standouts = [h.standout for h in hits if h.standout is not None]  # the passage nearest in meaning
+        if same and standouts:
+            return max(h.coverage for h in same) < 1.0 and max(standouts) < self.min_standout
+        return self.confidence(hits) < self.min_confidence
+
 
 @dataclass
 class Hit:
@@ -87,6 +116,7 @@ class Hit:
     dense: float = 0.0  # cosine similarity, 0..1
     keyword: float = 0.0  # BM25 score
     coverage: float = 0.0  # share of the question's keywords found in the chunk
+    standout: float | None = None  # (cosine - mean cosine over the index) / its deviation; None: not measured
 
     @property
     def source_key(self) -> str:

@@ -162,7 +162,27 @@ class Retriever:
         for hit in hits.values():
             hit.coverage = coverage(asked, tokens[hit.id])
         boost_kind(hits.values(), prefer_kind, self._ranking.kind_boost)
-        return self._checked(best_first(hits.values()), selection, k)
+        found = self._checked(best_first(hits.values()), selection, k)
+        self._measure_standout(found, vector)
+        return found
+
+    def _measure_standout(self, hits: list[Hit], vector: np.ndarray) -> None:
+        """Set each hit's `standout`: how many standard deviations its cosine lies above the question's mean
+        cosine with every chunk of the index (`KeywordIndex.spread`); left None on a small index."""
+        index = self.keyword_index
+        if not hits or index.size() < self._ranking.standout_min_chunks:
+            return
+        spread = index.spread()
+        if spread is None or len(spread[0]) != len(vector):
+            return
+        mean, moments = spread
+        q = np.asarray(vector, dtype=np.float64)
+        centre = float(q @ mean)
+        deviation = float(q @ moments @ q) - centre * centre
+        if deviation <= 1e-12:
+            return
+        for hit in hits:
+            hit.standout = (hit.dense - centre) / deviation ** 0.5
 
     def _dense_candidates(self, vector: np.ndarray, selection: ChunkFilter) -> dict[str, Hit]:
         """The chunks nearest in meaning that `selection` keeps, by id, with their cosine and fused score.
