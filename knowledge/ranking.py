@@ -24,8 +24,9 @@ class Ranking:
     # Dense search asks the store unfiltered for this many times the candidates and filters them itself;
     # Chroma filters only when too few pass (README, "Scale").
     overfetch: int = 4
-    # Below this many chunks Chroma filters itself: its filtered search is exact and cheap at that size, where
-    # its approximate (HNSW) one moved a dev-set answer or two.
+    # Below this many chunks dense search is exact, over the keyword index's vectors (Chroma filtering itself
+    # while the index is not in step): Chroma's approximate (HNSW) search moved a dev-set answer or two, and
+    # differently in each process.
     small_store: int = 5000
     # A filter that leaves too few of those is searched exactly over the kept chunks' vectors up to this many.
     exact_search_limit: int = 20000
