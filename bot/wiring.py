@@ -71,8 +71,9 @@ class Services:
         self.ranking = ranking or default_ranking(settings)
         # The keyword index lives in a file beside the store, synced by ingestion and by the retriever.
         self.keyword_index = KeywordIndex(settings.keyword_index_file())
-        self.retriever = Retriever(self.store, self.embedder, ranking=self.ranking, keyword_index=self.keyword_index)
         topics = TopicMatcher(self.embedder)
+        self.retriever = Retriever(self.store, self.embedder, ranking=self.ranking, keyword_index=self.keyword_index,
+                                   topics=topics)
         extractive = ExtractiveAnswerer(self.embedder, ranking=self.ranking, topics=topics)
         model = chat_model if chat_model is not None else make_chat_model(settings)
         # KB_LLM_TIMEOUT is the member's whole wait for the model (retry included), not only each HTTP call's.

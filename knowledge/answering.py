@@ -20,8 +20,8 @@ from knowledge.embedding import Embedder
 from knowledge.locales import messages, written_date, written_day
 from knowledge.ranking import Hit, Ranking
 from knowledge.text import keywords
-from knowledge.time_scope import TimeScope, topical_words
-from knowledge.topic_match import TopicMatcher
+from knowledge.time_scope import TimeScope
+from knowledge.topic_match import TopicMatcher, question_terms
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ class ExtractiveAnswerer(Answerer):
         `knowledge.topic_match`, `Ranking.topic_word_similarity`); the items matching the most topic words are
         kept. When none matches, the items nearly as close in meaning as the best one are.
         """
-        terms = _topic_terms(question.text)
+        terms = question_terms(question.text)
         if not terms or not candidates:
             return candidates
         found = self._topics.words_found(
@@ -304,25 +304,6 @@ class ExtractiveAnswerer(Answerer):
         if any(ref.language and ref.language != question.language for ref in sources):
             body.append(t["other_language"])
         return Answer("\n".join(body), question.language, sources)
-
-
-_WORD = re.compile(r"\w[\w'’-]*")
-
-
-def _topic_terms(question: str) -> list[str]:
-    """The words of a question that say what it is about: topical keywords, and acronyms even when they are
-    also a stop word of another language ("AI" is French "ai").
-
-    >>> _topic_terms("When is the next AI in healthcare workshop?")
-    ['AI', 'healthcare']
-    >>> _topic_terms("Wann ist der nächste KI-Workshop zu Medizin?")
-    ['KI', 'Medizin']
-    """
-    topical = topical_words(keywords(question))
-    words = [part for word in _WORD.findall(question) for part in re.split(r"[-_.’']", word) if part]
-    return list(dict.fromkeys(
-        word for word in words  # a two-letter lower-case word is a function word of some language ("zu")
-        if (word.isupper() and len(word) > 1) or (len(word) > 2 and keywords(word) and set(keywords(word)) <= topical)))
 
 
 def _named(ref: SourceRef, language: str) -> str:

@@ -33,6 +33,10 @@ class Ranking:
     rrf_k: int = 60  # reciprocal rank fusion: the candidate at rank r (from 0) adds 1 / (rrf_k + r)
     # BM25 over passages in another language than the question mostly matches names and noise.
     foreign_keyword_weight: float = 0.25
+    # A third ranking fused with dense and keywords: candidates whose title carries every topic word of the
+    # question, by stem or by a word of the same meaning in another language ("AI in healthcare workshop" ~
+    # "Atelier IA en santé"; `topic_word_similarity`), ranked by that share.
+    title_weight: float = 1.0
     rare_name_share: float = 0.05  # a question's name singles passages out when at most this share of chunks has it
     kind_boost: float = 1.25  # "when was the X day?": an event is the likelier answer than a guide naming it
     max_per_source: int = 2  # chunks of one document (one event series or call of a table) in the answer
@@ -103,6 +107,8 @@ class Ranking:
         standouts = [h.standout for h in hits if h.standout is not None]  # the passage nearest in meaning
         if same and standouts:
             return max(h.coverage for h in same) < 1.0 and max(standouts) < self.min_standout
+        if top[0].title_match >= 1.0 and top[0].metadata.get("language") != language:
+            return False  # across languages its title carries every topic word, where keywords cannot match
         return self.confidence(hits) < self.min_confidence
 
 
@@ -118,6 +124,7 @@ class Hit:
     keyword: float = 0.0  # BM25 score
     coverage: float = 0.0  # share of the question's keywords found in the chunk
     standout: float | None = None  # (cosine - mean cosine over the index) / its deviation; None: not measured
+    title_match: float = 0.0  # share of the question's topic words its title carries, in any language
 
     @property
     def source_key(self) -> str:

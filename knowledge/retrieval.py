@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -25,6 +25,7 @@ from knowledge.ranking import Hit, Ranking, best_first, boost_kind, cap_per_sour
 from knowledge.store import KnowledgeStore, StoredChunks, StoreUnavailable
 from knowledge.text import keywords, names
 from knowledge.time_scope import TimeScope
+from knowledge.topic_match import TopicMatcher, question_terms
 
 __all__ = ["Filters", "Hit", "Retriever"]
 
@@ -41,9 +42,11 @@ class Retriever:
 
     def __init__(self, store: KnowledgeStore, embedder: Embedder, *, ranking: Ranking | None = None,
                  keyword_index: KeywordIndex | None = None, rebuild_backoff: float = 300.0,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, topics: TopicMatcher | None = None) -> None:
         self._store = store
         self._embedder = embedder
+        # Finds the question's topic words in candidates' titles, in any language (word vectors, cached).
+        self._topics = topics or TopicMatcher(embedder)
         self._ranking = ranking or Ranking()
         # Persisted beside the store in production (wiring); a temporary one otherwise, filled at first use.
         self.keyword_index = keyword_index or KeywordIndex()
@@ -161,10 +164,33 @@ class Retriever:
         asked = set(keywords(question))
         for hit in hits.values():
             hit.coverage = coverage(asked, tokens[hit.id])
+        self._add_title_ranking(hits.values(), question)
         boost_kind(hits.values(), prefer_kind, self._ranking.kind_boost)
         found = self._checked(best_first(hits.values()), selection, k)
         self._measure_standout(found, vector)
         return found
+
+    def _add_title_ranking(self, hits: Iterable[Hit], question: str) -> None:
+        """Fuse a third ranking: the candidates whose title carries every topic word of the question, in any
+        language (an English question about a French-titled event finds it by its title, where keywords cannot
+        match and meaning alone ranks an English event on another subject first)."""
+        terms = question_terms(question)
+        if not terms or self._ranking.title_weight <= 0:
+            return
+        by_title: dict[str, list[Hit]] = {}
+        for hit in hits:
+            title = str(hit.metadata.get("title") or "")
+            if title:
+                by_title.setdefault(title, []).append(hit)
+        titles = list(by_title)
+        shares = self._topics.words_found(terms, [(title, "") for title in titles],
+                                          self._ranking.topic_word_similarity)
+        matching = [title for share, title in zip(shares, titles) if share >= 1.0]
+        matching.sort(key=lambda title: -max(hit.score for hit in by_title[title]))  # the fusion so far orders them
+        for rank, title in enumerate(matching):
+            for hit in by_title[title]:
+                hit.title_match = 1.0
+                hit.score += self._ranking.fused(rank, self._ranking.title_weight)
 
     def _measure_standout(self, hits: list[Hit], vector: np.ndarray) -> None:
         """Set each hit's `standout`: how many standard deviations its cosine lies above the question's mean

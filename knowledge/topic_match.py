@@ -30,6 +30,7 @@ import numpy as np
 from knowledge.embedding import Embedder
 from knowledge.locales import LANGUAGES, catalogs
 from knowledge.text import fold, keywords
+from knowledge.time_scope import topical_words
 
 _WORD = re.compile(r"\w[\w'’-]*")
 _ELISION = re.compile(r"^(?:[ldjmnstc]|qu)['’]", re.IGNORECASE)  # "l'imagerie" -> "imagerie"
@@ -158,6 +159,23 @@ def question_names(text: str, language: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def question_terms(question: str) -> list[str]:
+    """The words of a question that say what it is about: topical keywords, and acronyms even when they are
+    also a stop word of another language ("AI" is French "ai").
+
+    >>> question_terms("When is the next AI in healthcare workshop?")
+    ['AI', 'healthcare']
+    >>> question_terms("Wann ist der nächste KI-Workshop zu Medizin?")
+    ['KI', 'Medizin']
+    """
+    topical = topical_words(keywords(question))
+    words = [part for word in _WORD.findall(question) for part in re.split(r"[-_.’']", word) if part]
+    return list(dict.fromkeys(
+        word for word in words  # a two-letter lower-case word is a function word of some language ("zu")
+        if (word.isupper() and len(word) > 1) or (len(word) > 2 and keywords(word) and set(keywords(word)) <= topical)))
+
+
+
 class TopicMatcher:
     """Matches topics against items with `embedder` (thread-safe enough: the cache only grows and is cleared).
 
@@ -246,4 +264,4 @@ class TopicMatcher:
         return {w: self._words[w] for w in words}
 
 
-__all__ = ["MatchThresholds", "TopicMatch", "TopicMatcher", "topic_terms"]
+__all__ = ["MatchThresholds", "TopicMatch", "TopicMatcher", "question_terms", "topic_terms"]

@@ -202,3 +202,14 @@ def test_a_call_the_knowledge_base_does_not_hold_gets_i_dont_know_not_another_ca
 def test_a_call_or_event_the_knowledge_base_holds_is_still_answered_when_named(services, question):
     reply = ask(services, question)
     assert not reply.abstained and reply.sources
+
+
+@pytest.mark.parametrize("question", ["When is the AI in healthcare workshop?",
+                                      "Where does the AI in healthcare workshop take place?"])
+def test_an_english_question_about_a_french_titled_event_answers_from_it_not_from_an_english_one(services,
+                                                                                              question):
+    # Meaning alone ranks the English MDR webinar first ("workshop" ~ "webinar"), and keywords cannot match
+    # across languages: the title carrying every topic word ("AI" ~ "IA", "healthcare" ~ "santé") decides.
+    reply = ask(services, question)
+    assert not reply.abstained
+    assert reply.sources[0].title == "Atelier IA en santé", [s.title for s in reply.sources]

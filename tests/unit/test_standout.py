@@ -62,3 +62,13 @@ def test_the_index_spread_is_the_mean_and_second_moments_of_its_vectors_and_foll
     assert np.isclose(float(q @ moments @ q) - float(q @ mean) ** 2, cosines.var(), atol=1e-4)
     index.clear()
     assert index.spread() is None
+
+
+def test_across_languages_a_first_passage_whose_title_carries_every_topic_word_is_answered_from():
+    atelier = passage("fr", dense=0.16, coverage=0.0, standout=None)  # "When is the AI in healthcare workshop?"
+    assert Ranking().unsure([atelier], "en"), "short cross-language question: confidence alone declines"
+    atelier.title_match = 1.0  # "Atelier IA en santé": AI ~ IA, healthcare ~ santé
+    assert not Ranking().unsure([atelier], "en")
+    same_language = passage("en", dense=0.16, coverage=0.5, standout=2.0)
+    same_language.title_match = 1.0
+    assert Ranking().unsure([same_language], "en"), "in its own language keywords and standing out decide"
