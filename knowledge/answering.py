@@ -12,14 +12,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 import numpy as np
 
 from knowledge.chunking import split_sentences
 from knowledge.embedding import Embedder
-from knowledge.locales import messages, written_date, written_day
+from knowledge.locales import LANGUAGES, messages, written_date, written_day
 from knowledge.ranking import Hit, Ranking
-from knowledge.text import keywords
+from knowledge.text import fold, keywords
 from knowledge.time_scope import TimeScope
 from knowledge.topic_match import TopicMatcher, question_terms
 
@@ -288,13 +289,18 @@ class ExtractiveAnswerer(Answerer):
         numbers: dict[int, int] = {}
         sources: list[SourceRef] = []
         lines: list[str] = []
+        stated: set[int] = set()  # sources whose deadline or date the status line below gives
         for i in chosen:
             index, _, _, sentence = units[i]
             if index not in numbers:
                 numbers[index] = len(sources) + 1
                 hit = pool[index]
                 sources.append(source_ref(numbers[index], hit, question.now, hit.text[:1000]))
-            lines.append(f"{sentence} [{numbers[index]}]")
+                if status_phrase(sources[-1], question.language):
+                    stated.add(index)
+            fact = _fact_line(sentence, question.language, skip_when_dated=index in stated)
+            if fact != "":
+                lines.append(f"{fact or sentence} [{numbers[index]}]")
         body = [t["frame"]]
         for ref in sources:  # a call's deadline or an event's date first, open or closed, in the member's words
             status = status_phrase(ref, question.language)
@@ -304,6 +310,38 @@ class ExtractiveAnswerer(Answerer):
         if any(ref.language and ref.language != question.language for ref in sources):
             body.append(t["other_language"])
         return Answer("\n".join(body), question.language, sources)
+
+
+_DATE_FACTS = frozenset({"opens", "deadline", "start", "end"})
+_FACT_LINE = re.compile(r"^([^:]{2,30}):\s+(.+)$")
+
+
+@lru_cache(maxsize=1)
+def _fact_names() -> dict[str, str]:
+    """Every language's facts label ("Date limite", "Deadline", "Frist"), folded, to its field name."""
+    return {fold(text): key.removeprefix("fact_") for language in LANGUAGES
+            for key, text in messages(language).items() if key.startswith("fact_")}
+
+
+def _fact_line(sentence: str, language: str, *, skip_when_dated: bool) -> str | None:
+    """A call's or event's facts line ("Début: 2026-12-10 14:00 (UTC+01:00)", written at ingestion in the
+    record's language) in the member's words ("Starts: 10 December 2026, 14:00"); "" to leave it out (its
+    start or deadline, which the status line already gives); None when the sentence is not a facts line.
+
+    >>> _fact_line("Début: 2026-12-10 14:00 (UTC+01:00)", "en", skip_when_dated=False)
+    'Starts: 10 December 2026, 14:00'
+    >>> _fact_line("Lieu: Lyon", "de", skip_when_dated=False), _fact_line("Date limite: 2027-01-29", "en",
+    ...                                                                    skip_when_dated=True)
+    ('Ort: Lyon', '')
+    """
+    found = _FACT_LINE.match(sentence.strip())
+    name = _fact_names().get(fold(found.group(1).strip())) if found else None
+    if found is None or name is None:
+        return None
+    if skip_when_dated and name in {"start", "deadline"}:
+        return ""
+    value = found.group(2).strip()
+    return f"{messages(language)['fact_' + name]}: {written_date(value, language) if name in _DATE_FACTS else value}"
 
 
 def _named(ref: SourceRef, language: str) -> str:

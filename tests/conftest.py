@@ -21,6 +21,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("CONCIERGE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 PARIS = ZoneInfo("Europe/Paris")
 TODAY = datetime(2026, 11, 22, 9, 0, tzinfo=PARIS)
+# The EIC Accelerator's deadline (2027-03-04) as answers write it, in the member's language.
+EIC_DEADLINE = ("4 March 2027", "4 mars 2027", "4. März 2027")
+
+
+def says_eic_deadline(text: str) -> bool:
+    return any(written in text for written in EIC_DEADLINE)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from bot.settings import BotSettings
 from bot.slack.app import create_app
 from bot.state import BotState
 from bot.wiring import Services, make_chat_model
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, says_eic_deadline
 from tests.fakes.chat import OpenAIStub
 from tests.fakes.slack_api import SlackAPIServer
 from tests.fakes.slack_events import SECRET, mention, send_event, text_of
@@ -97,7 +97,7 @@ def test_slack_replaces_a_streamed_reply_that_fails_its_check_with_the_extractiv
     assert methods.index("chat.stopStream") < methods.index("chat.update")
     assert update["ts"] == "123.123", "the streamed message itself is rewritten"
     replaced = text_of(update)
-    assert "could not be checked" in replaced and "2027-03-04" in replaced and "feedback_up" in replaced
+    assert "could not be checked" in replaced and says_eic_deadline(replaced) and "feedback_up" in replaced
     assert slack_api.of("chat.postMessage") == []
 
 
@@ -161,4 +161,4 @@ def test_teams_replaces_a_streamed_reply_that_fails_its_check_in_the_final_messa
     assert any(text.startswith("The EIC Accelerator closes on 4 March 2027 [1].") for text in streaming_texts(connector))
     assert "25 million" not in json.dumps(connector.activities)
     assert final["text"].startswith("Here is what the cluster's sources say:")
-    assert "could not be checked" in final["text"] and "2027-03-04" in final["text"]
+    assert "could not be checked" in final["text"] and says_eic_deadline(final["text"])

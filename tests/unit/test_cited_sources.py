@@ -86,3 +86,19 @@ def test_a_passage_opening_mid_sentence_is_not_quoted_from_its_fragment():
     answer = ExtractiveAnswerer(HashingEmbedder()).answer(question, [tail])
     assert "An impact assessment is not mandatory for a single physician's patient files. [1]" in answer.text
     assert "a large scale." not in answer.text
+
+
+def test_an_events_facts_are_quoted_in_the_members_words_and_its_start_once():
+    # Ingestion writes an event's facts in its own language ("Début: 2026-12-10 14:00 (UTC+01:00)").
+    atelier = Hit("kb/events.ics:0", "Début: 2026-12-10 14:00 (UTC+01:00)\nFin: 2026-12-10 17:30 (UTC+01:00)\n"
+                  "Lieu: Maison de l'innovation, Lyon\nAtelier pratique sur l'IA en santé.",
+                  {"title": "Atelier IA en santé", "url": "https://kb.test/atelier", "path": "events.ics",
+                   "source_id": "kb/events.ics", "kind": "event", "language": "fr", "start": "2026-12-10 14:00 (UTC+01:00)",
+                   "start_ts": int(datetime(2026, 12, 10, 14, tzinfo=PARIS).timestamp()),
+                   "end_ts": int(datetime(2026, 12, 10, 17, 30, tzinfo=PARIS).timestamp())}, dense=0.6)
+    question = Question(text="When and where is the AI in healthcare workshop?", language="en", now=NOW)
+    answer = ExtractiveAnswerer(HashingEmbedder()).answer(question, [atelier])
+    assert "Ends: 10 December 2026, 17:30 [1]" in answer.text
+    assert "Location: Maison de l'innovation, Lyon [1]" in answer.text
+    assert "Début" not in answer.text and "2026-12-10" not in answer.text
+    assert answer.text.count("10 December 2026, 14:00") == 1, "the start is said once, on the status line"
