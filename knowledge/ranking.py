@@ -35,7 +35,7 @@ class Ranking:
     foreign_keyword_weight: float = 0.25
     # A third ranking fused with dense and keywords: candidates whose title carries every topic word of the
     # question, by stem or by a word of the same meaning in another language ("AI in healthcare workshop" ~
-    # "Atelier IA en santé"; `topic_word_similarity`), ranked by that share.
+    # "Atelier IA en santé"; `topic_word_similarity`), in the order the other two give them.
     title_weight: float = 1.0
     rare_name_share: float = 0.05  # a question's name singles passages out when at most this share of chunks has it
     kind_boost: float = 1.25  # "when was the X day?": an event is the likelier answer than a guide naming it
@@ -124,7 +124,7 @@ class Hit:
     keyword: float = 0.0  # BM25 score
     coverage: float = 0.0  # share of the question's keywords found in the chunk
     standout: float | None = None  # (cosine - mean cosine over the index) / its deviation; None: not measured
-    title_match: float = 0.0  # share of the question's topic words its title carries, in any language
+    title_match: float = 0.0  # 1.0 when its title carries every topic word of the question, in any language
 
     @property
     def source_key(self) -> str:
