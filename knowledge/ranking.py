@@ -36,7 +36,7 @@ class Ranking:
     # A third ranking fused with dense and keywords: candidates whose title carries every topic word of the
     # question, by stem or by a word of the same meaning in another language ("AI in healthcare workshop" ~
     # "Atelier IA en santé"; `topic_word_similarity`), in the order the other two give them.
-    title_weight: float = 1.0
+    title_weight: float = 2.0  # twice a search's: across languages keywords cannot vouch for the match (README)
     rare_name_share: float = 0.05  # a question's name singles passages out when at most this share of chunks has it
     kind_boost: float = 1.25  # "when was the X day?": an event is the likelier answer than a guide naming it
     max_per_source: int = 2  # chunks of one document (one event series or call of a table) in the answer

@@ -167,6 +167,8 @@ def question_terms(question: str) -> list[str]:
     ['AI', 'healthcare']
     >>> question_terms("Wann ist der nächste KI-Workshop zu Medizin?")
     ['KI', 'Medizin']
+    >>> question_terms("How much is the membership fee?")
+    ['membership', 'fee']
     """
     topical = topical_words(keywords(question))
     words = [part for word in _WORD.findall(question) for part in re.split(r"[-_.’']", word) if part]

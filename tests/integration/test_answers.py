@@ -213,3 +213,11 @@ def test_an_english_question_about_a_french_titled_event_answers_from_it_not_fro
     reply = ask(services, question)
     assert not reply.abstained
     assert reply.sources[0].title == "Atelier IA en santé", [s.title for s in reply.sources]
+
+
+def test_an_english_question_on_the_membership_fee_cites_the_french_membership_page(services):
+    # "much" of "how much" is no topic word: the French page's title carries "membership" (~ "adhésion",
+    # "membre") and "fee" (~ "cotisation"), where keywords cannot match across languages.
+    reply = ask(services, "How much is the membership fee?")
+    assert not reply.abstained
+    assert "https://kb.test/adhesion" in [s.url for s in reply.sources][:2]
