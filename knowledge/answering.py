@@ -201,6 +201,11 @@ class ExtractiveAnswerer(Answerer):
     def _passages(self, question: Question, hits: Sequence[Hit], outside: Hit | None) -> Answer:
         """Quote the section (heading block) of the best passages that best answers, in its own order."""
         pool = ([outside] if outside is not None else []) + list(hits[: self._ranking.quote_passages])
+        if hits and hits[0].title_match >= 1.0:
+            # Retrieval's first passage is titled with every topic word of the question (in any language, where
+            # the sentences' own words cannot be compared): quote from the passages so titled, not from a
+            # neighbour that merely shares a word in the question's language.
+            pool = [hit for hit in pool if hit is outside or hit.title_match >= 1.0]
         units: list[tuple[int, str, int, str]] = []  # (hit index, heading, position, sentence)
         for index, hit in enumerate(pool):
             for position, (heading, sentence) in enumerate(_sentences(hit.text, str(hit.metadata.get("heading", "")))):

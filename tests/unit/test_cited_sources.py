@@ -102,3 +102,17 @@ def test_an_events_facts_are_quoted_in_the_members_words_and_its_start_once():
     assert "Location: Maison de l'innovation, Lyon [1]" in answer.text
     assert "Début" not in answer.text and "2026-12-10" not in answer.text
     assert answer.text.count("10 December 2026, 14:00") == 1, "the start is said once, on the status line"
+
+
+def test_a_first_passage_titled_with_every_topic_word_is_quoted_over_a_neighbour_sharing_a_word():
+    membership = page("adhesion", "Devenir membre – adhésion et cotisation",
+                      "La cotisation annuelle d'une PME est de 900 EUR HT.", 0.27)
+    membership.metadata["language"] = "fr"
+    membership.title_match = 1.0  # retrieval found "membership" ~ "membre", "fee" ~ "cotisation" in its title
+    accreditation = page("accreditation", "Accreditation programme",
+                         "Non-members pay a review fee of 1,500 EUR for the membership accreditation.", 0.31)
+    question = Question(text="How much is the membership fee?", language="en", now=NOW)
+    answer = ExtractiveAnswerer(HashingEmbedder()).answer(question, [membership, accreditation])
+    assert answer.sources[0].url == "https://kb.test/adhesion"
+    assert "900 EUR HT. [1]" in answer.text and "1,500 EUR" not in answer.text
+    assert "Accreditation programme [2]" in answer.text, "the neighbour is still named after the quote"
