@@ -167,6 +167,37 @@ def boost_kind(hits: Iterable[Hit], kind: str | None, factor: float) -> None:
                 hit.score *= factor
 
 
+def next_occurrence_first(hits: Iterable[Hit], now_ts: int) -> None:
+    """Within each recurring event (occurrences of one series: same source and title), hand the best scores to
+    the occurrences in the order a member means by "when is X?": the next one (or the one under way) first,
+    then the later ones, then the past ones, latest first. Their texts differ only by their dates, so which
+    occurrence scored best was chance: "When is the partner café?" named a March date or a past one, not the
+    next one. Other sources keep their scores.
+
+    >>> a, b, c = (Hit(str(i), "", {"kind": "event", "source_id": "cal", "title": "Café", "record_index": i,
+    ...                              "start_ts": ts}, score=sc) for i, (ts, sc) in enumerate([(100, .3), (300, .2),
+    ...                                                                                      (500, .1)]))
+    >>> next_occurrence_first([a, b, c], now_ts=200); [h.id for h in best_first([a, b, c])]
+    ['1', '2', '0']
+    """
+    series: dict[str, list[Hit]] = {}
+    for hit in hits:
+        if hit.metadata.get("kind") == "event" and "start_ts" in hit.metadata:
+            series.setdefault(hit.source_key, []).append(hit)
+    for occurrences in series.values():
+        if len({h.metadata.get("record_index") for h in occurrences}) < 2:
+            continue
+
+        def wanted(hit: Hit) -> tuple[int, int]:
+            start = int(hit.metadata["start_ts"])
+            end = int(hit.metadata.get("end_ts", start))
+            return (0, start) if end >= now_ts else (1, -start)
+
+        scores = sorted((h.score for h in occurrences), reverse=True)
+        for hit, score in zip(sorted(occurrences, key=wanted), scores):
+            hit.score = score
+
+
 def best_first(hits: Iterable[Hit]) -> list[Hit]:
     """By fused score, best first; ties keep their order."""
     return sorted(hits, key=lambda h: h.score, reverse=True)

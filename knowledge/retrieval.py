@@ -21,7 +21,16 @@ from knowledge.embedding import Embedder
 from knowledge.filters import ChunkFilter, Filters
 from knowledge.keyword_index import KeywordIndex, run_id_of
 from knowledge.models import MetadataValue
-from knowledge.ranking import Hit, Ranking, best_first, boost_kind, cap_per_source, coverage, keyword_weight
+from knowledge.ranking import (
+    Hit,
+    Ranking,
+    best_first,
+    boost_kind,
+    cap_per_source,
+    coverage,
+    keyword_weight,
+    next_occurrence_first,
+)
 from knowledge.store import KnowledgeStore, StoredChunks, StoreUnavailable
 from knowledge.text import keywords, names
 from knowledge.time_scope import TimeScope
@@ -113,7 +122,7 @@ class Retriever:
         self.refresh()
         vector = self._query_vector(question)
         return self._fuse(question, vector, filters.chunk_filter(), k, prefer_kind=filters.scope.kind,
-                          language=language)
+                          language=language, now=filters.now)
 
     def upcoming(self, kind: str, role: str, now: datetime, limit: int = 5) -> list[dict[str, MetadataValue]]:
         """The next events (by start) or the calls closing soonest (by deadline) a role may see, one per record."""
@@ -150,7 +159,7 @@ class Retriever:
         return None
 
     def _fuse(self, question: str, vector: np.ndarray, selection: ChunkFilter, k: int,
-              prefer_kind: str | None = None, language: str | None = None) -> list[Hit]:
+              prefer_kind: str | None = None, language: str | None = None, now: datetime | None = None) -> list[Hit]:
         """Dense and keyword candidates fused by reciprocal rank, capped per source, checked against the store.
 
         Candidates are scored on what the keyword index holds (metadata, keywords, vectors); only the few
@@ -166,6 +175,8 @@ class Retriever:
             hit.coverage = coverage(asked, tokens[hit.id])
         self._add_title_ranking(hits.values(), question)
         boost_kind(hits.values(), prefer_kind, self._ranking.kind_boost)
+        if now is not None:
+            next_occurrence_first(hits.values(), int(now.timestamp()))
         found = self._checked(best_first(hits.values()), selection, k)
         self._measure_standout(found, vector)
         return found
