@@ -201,11 +201,12 @@ class ExtractiveAnswerer(Answerer):
     def _passages(self, question: Question, hits: Sequence[Hit], outside: Hit | None) -> Answer:
         """Quote the section (heading block) of the best passages that best answers, in its own order."""
         pool = ([outside] if outside is not None else []) + list(hits[: self._ranking.quote_passages])
-        if hits and hits[0].title_match >= 1.0:
-            # Retrieval's first passage is titled with every topic word of the question (in any language, where
-            # the sentences' own words cannot be compared): quote from the passages so titled, not from a
-            # neighbour that merely shares a word in the question's language.
-            pool = [hit for hit in pool if hit is outside or hit.title_match >= 1.0]
+        if hits and _about_the_question(hits[0]):
+            # Retrieval's first passage is titled with every topic word of the question, or carries the rare
+            # name it asks about ("Innov'Santé"), in any language (where the sentences' own words cannot be
+            # compared): quote from such passages, not from a neighbour that merely shares a word in the
+            # question's language ("apply", "fee").
+            pool = [hit for hit in pool if hit is outside or _about_the_question(hit)]
         units: list[tuple[int, str, int, str]] = []  # (hit index, heading, position, sentence)
         for index, hit in enumerate(pool):
             for position, (heading, sentence) in enumerate(_sentences(hit.text, str(hit.metadata.get("heading", "")))):
@@ -315,6 +316,10 @@ class ExtractiveAnswerer(Answerer):
         if any(ref.language and ref.language != question.language for ref in sources):
             body.append(t["other_language"])
         return Answer("\n".join(body), question.language, sources)
+
+
+def _about_the_question(hit: Hit) -> bool:
+    return hit.title_match >= 1.0 or hit.named
 
 
 _DATE_FACTS = frozenset({"opens", "deadline", "start", "end"})

@@ -32,7 +32,7 @@ import numpy as np
 from knowledge.filters import AtLeast, Below, ChunkFilter, Condition, NoneOf, OneOf
 from knowledge.models import MetadataValue
 from knowledge.store import KnowledgeStore, SourceState, StoredChunks
-from knowledge.text import chunk_tokens
+from knowledge.text import TOKENS_VERSION, chunk_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +68,9 @@ class SyncReport:
 
 
 def source_version(state: SourceState) -> str:
-    """What changes whenever ingestion rewrites a source's chunks."""
-    return f"{state.fingerprint}|{state.ingested_at}|{state.chunks}"
+    """What changes whenever ingestion rewrites a source's chunks, or the way its words are read changes
+    (`TOKENS_VERSION`: an index written before is re-read from the store at its next sync)."""
+    return f"{state.fingerprint}|{state.ingested_at}|{state.chunks}|k{TOKENS_VERSION}"
 
 
 def run_id_of(last_run: dict[str, MetadataValue]) -> str:

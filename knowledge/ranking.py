@@ -125,6 +125,7 @@ class Hit:
     coverage: float = 0.0  # share of the question's keywords found in the chunk
     standout: float | None = None  # (cosine - mean cosine over the index) / its deviation; None: not measured
     title_match: float = 0.0  # 1.0 when its title carries every topic word of the question, in any language
+    named: bool = False  # it carries a rare name of the question ("Innov'Santé", "EIC")
 
     @property
     def source_key(self) -> str:

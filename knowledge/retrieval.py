@@ -290,6 +290,7 @@ class Retriever:
             if hit is None:  # text, metadata and cosine come from the store (`_backfill`)
                 hit = hits[found.id] = Hit(found.id, "", {})
             hit.keyword = found.score
+            hit.named = bool(asked_names & found.tokens)
             weight = keyword_weight(asked_names, found.tokens, found.metadata.get("language"), language,
                                     self._ranking.foreign_keyword_weight)
             hit.score += self._ranking.fused(rank, weight)

@@ -51,20 +51,36 @@ def stem(word: str) -> str:
     return french.stemWord(english.stemWord(word))
 
 
+# Changes whenever `keywords` reads text differently: the keyword index re-reads every source once (its
+# versions carry it, `knowledge.keyword_index.source_version`).
+TOKENS_VERSION = "2"  # 2: typographic apostrophes, compound names
+_APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "‘": "'"})
+_COMPOUND = re.compile(r"\b([a-z0-9]{3,})'([a-z0-9]{2,})\b")
+# "jusqu'ici" is two words, not a name; nor are English contractions ("they're", "we've", "you'll").
+_NOT_COMPOUND = frozenset("lorsqu puisqu jusqu quoiqu presqu re ve ll".split())
+
+
 def keywords(text: str) -> list[str]:
-    """Keyword tokens: folded, stop words dropped, words stemmed, identifiers kept whole and in parts.
+    """Keyword tokens: folded, stop words dropped, words stemmed, identifiers kept whole and in parts; French
+    elisions read the same with a typographic apostrophe ("l’innovation" as "l'innovation"), and a name made
+    of two words joined by one ("Innov'Santé") is also kept whole.
 
     >>> keywords("Appels HORIZON-HLTH-2025-01 ouverts ?")
     ['appel', 'horizon-hlth-2025-01', 'horizon', 'hlth', '2025', '01', 'ouvert']
+    >>> keywords("l’innovation d’entreprise"), keywords("l'appel Innov’Santé"), keywords("Innov'Up they're")
+    (['innov', 'entrepr'], ['appel', 'innov', 'sant', 'innovsante'], ['innov', 'innovup'])
     """
+    folded = fold(text.translate(_APOSTROPHES))
     out: list[str] = []
-    for token in _TOKEN.findall(fold(text)):
+    for token in _TOKEN.findall(folded):
         parts = re.split(r"[-_.]", token)
         if len(parts) > 1:
             out.append(token)
             out.extend(p for p in parts if p and p not in STOP_WORDS)
         elif token not in STOP_WORDS and (len(token) > 1 or token.isdigit()):
             out.append(stem(token))
+    out.extend(first + second for first, second in _COMPOUND.findall(folded)
+               if first not in _NOT_COMPOUND and second not in _NOT_COMPOUND)
     return out
 
 

@@ -188,3 +188,35 @@ def test_a_small_index_is_searched_exactly_so_a_question_gets_the_same_passages_
     dense = retriever._dense_candidates(vector, Filters(role="staff", now=TODAY).chunk_filter())
     assert sorted(dense, key=lambda cid: -dense[cid].dense) == expected, "the 8 nearest chunks, all of them"
     assert counting_store.queries == 0, "not Chroma's approximate index"
+
+
+def test_a_new_way_of_reading_words_re_reads_every_source_once(monkeypatch, settings, counting_store, embedder,
+                                                              kb, write):
+    # An index written before `keywords` changed (typographic apostrophes, compound names) holds the old
+    # words: its next sync re-reads every source from the store, once, instead of matching stale words.
+    write_kb(write)
+    index = KeywordIndex()
+    Ingestor(settings, counting_store, embedder, now=lambda: TODAY, keyword_index=index).run([kb])
+    counting_store.read_back.clear()
+    assert index.sync(counting_store).sources_indexed == 0 and counting_store.read_back == []
+
+    monkeypatch.setattr("knowledge.keyword_index.TOKENS_VERSION", "next")
+    report = index.sync(counting_store)
+    assert report.sources_indexed == 3 and sorted(counting_store.read_back) == sorted(index.sources())
+    counting_store.read_back.clear()
+    assert index.sync(counting_store).sources_indexed == 0 and counting_store.read_back == [], "once"
+
+
+def test_french_text_with_typographic_apostrophes_and_compound_names_is_found_by_its_words():
+    from knowledge.store import StoredChunks
+    from knowledge.text import keywords
+
+    index = KeywordIndex()
+    texts = ["Le programme soutient l’innovation des PME de santé.",  # typographic apostrophe
+             "L'appel régional Innov’Santé finance les projets collaboratifs.",
+             "Le label Santé Innovation récompense les entreprises."]
+    index.replace({"s": "1"}, StoredChunks(ids=[f"s:{n}" for n in range(3)], documents=texts,
+                                           metadatas=[{"source_id": "s", "audience": "public"}] * 3))
+    assert "s:0" in [hit.id for hit in index.search(keywords("innovation des PME"), None, 3)]
+    found = index.search(keywords("Who can apply to the Innov'Santé call?"), None, 3)
+    assert found[0].id == "s:1", "the compound name singles out its call, not a page with both words"
