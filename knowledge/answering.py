@@ -304,7 +304,9 @@ class ExtractiveAnswerer(Answerer):
                 sources.append(source_ref(numbers[index], hit, question.now, hit.text[:1000]))
                 if status_phrase(sources[-1], question.language):
                     stated.add(index)
-            fact = _fact_line(sentence, question.language, skip_when_dated=index in stated)
+            fact = _fact_line(sentence, question.language,
+                              given=("deadline" if pool[index].metadata.get("kind") == "funding_call" else "start")
+                              if index in stated else None)
             if fact != "":
                 lines.append(f"{fact or sentence} [{numbers[index]}]")
         body = [t["frame"]]
@@ -333,22 +335,24 @@ def _fact_names() -> dict[str, str]:
             for key, text in messages(language).items() if key.startswith("fact_")}
 
 
-def _fact_line(sentence: str, language: str, *, skip_when_dated: bool) -> str | None:
+def _fact_line(sentence: str, language: str, *, given: str | None) -> str | None:
     """A call's or event's facts line ("Début: 2026-12-10 14:00 (UTC+01:00)", written at ingestion in the
-    record's language) in the member's words ("Starts: 10 December 2026, 14:00"); "" to leave it out (its
-    start or deadline, which the status line already gives); None when the sentence is not a facts line.
+    record's language) in the member's words ("Starts: 10 December 2026, 14:00"); "" to leave out the fact
+    the status line already `given` (a call's deadline, an event's start); None when the sentence is not a
+    facts line.
 
-    >>> _fact_line("Début: 2026-12-10 14:00 (UTC+01:00)", "en", skip_when_dated=False)
+    >>> _fact_line("Début: 2026-12-10 14:00 (UTC+01:00)", "en", given=None)
     'Starts: 10 December 2026, 14:00'
-    >>> _fact_line("Lieu: Lyon", "de", skip_when_dated=False), _fact_line("Date limite: 2027-01-29", "en",
-    ...                                                                    skip_when_dated=True)
+    >>> _fact_line("Lieu: Lyon", "de", given="start"), _fact_line("Date limite: 2027-01-29", "en", given="deadline")
     ('Ort: Lyon', '')
+    >>> _fact_line("Date limite: 2026-12-01", "en", given="start")  # an event's registration deadline stays
+    'Deadline: 1 December 2026'
     """
     found = _FACT_LINE.match(sentence.strip())
     name = _fact_names().get(fold(found.group(1).strip())) if found else None
     if found is None or name is None:
         return None
-    if skip_when_dated and name in {"start", "deadline"}:
+    if name == given:
         return ""
     value = found.group(2).strip()
     return f"{messages(language)['fact_' + name]}: {written_date(value, language) if name in _DATE_FACTS else value}"

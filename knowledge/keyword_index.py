@@ -219,7 +219,10 @@ class KeywordIndex:
     @property
     def synced_run(self) -> str | None:
         """The ingestion run the index was last synced with (None before the first sync)."""
-        return self._meta("synced_run")
+        recorded = self._meta("synced_run")
+        run, marker, version = (recorded or "").rpartition("|k")
+        # Written by a version that read words differently (`TOKENS_VERSION`): not in step, whatever the run.
+        return run if marker and version == TOKENS_VERSION else None
 
     def count(self, selection: ChunkFilter | None = None) -> int:
         """How many chunks the index holds (those `selection` keeps)."""
@@ -360,8 +363,9 @@ class KeywordIndex:
         asking Chroma to filter costs hundreds of milliseconds on a large store.
         """
         where, params = sql_where(selection)
-        rows = self._connection().execute(
-            f"SELECT c.id, c.vector FROM chunks c WHERE {where} AND c.vector IS NOT NULL", params).fetchall()
+        rows = self._connection().execute(  # vectors of another width (a model change not yet re-ingested): left out
+            f"SELECT c.id, c.vector FROM chunks c WHERE {where} AND length(c.vector) = ?",
+            [*params, len(vector) * 4]).fetchall()
         if not rows:
             return []
         matrix = np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.float32).reshape(len(rows), -1)
@@ -462,7 +466,7 @@ class KeywordIndex:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 self._delete(conn, "source_id", removed, sources=True)
-                self._set_meta(conn, "synced_run", report.run_id)
+                self._set_meta(conn, "synced_run", f"{report.run_id}|k{TOKENS_VERSION}")
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")

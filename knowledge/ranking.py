@@ -181,10 +181,11 @@ def next_occurrence_first(hits: Iterable[Hit], now_ts: int) -> None:
     >>> next_occurrence_first([a, b, c], now_ts=200); [h.id for h in best_first([a, b, c])]
     ['1', '2', '0']
     """
-    series: dict[str, list[Hit]] = {}
-    for hit in hits:
-        if hit.metadata.get("kind") == "event" and "start_ts" in hit.metadata:
-            series.setdefault(hit.source_key, []).append(hit)
+    series: dict[tuple[str, str, str], list[Hit]] = {}
+    for hit in hits:  # one series: one source, one title, one place, one link (two "Info day" rows in two cities
+        if hit.metadata.get("kind") == "event" and "start_ts" in hit.metadata:  # are two events)
+            key = (hit.source_key, str(hit.metadata.get("location", "")), str(hit.metadata.get("url", "")))
+            series.setdefault(key, []).append(hit)
     for occurrences in series.values():
         if len({h.metadata.get("record_index") for h in occurrences}) < 2:
             continue

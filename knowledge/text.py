@@ -56,8 +56,8 @@ def stem(word: str) -> str:
 TOKENS_VERSION = "2"  # 2: typographic apostrophes, compound names
 _APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "‘": "'"})
 _COMPOUND = re.compile(r"\b([a-z0-9]{3,})'([a-z0-9]{2,})\b")
-# "jusqu'ici" is two words, not a name; nor are English contractions ("they're", "we've", "you'll").
-_NOT_COMPOUND = frozenset("lorsqu puisqu jusqu quoiqu presqu re ve ll".split())
+# "jusqu'ici", "aujourd'hui", "quelqu'un" are words, not names; nor are English contractions ("they're").
+_NOT_COMPOUND = frozenset("lorsqu puisqu jusqu quoiqu presqu aujourd quelqu re ve ll".split())
 
 
 def keywords(text: str) -> list[str]:

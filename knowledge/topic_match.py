@@ -242,7 +242,10 @@ class TopicMatcher:
         if not missing:
             return []
         close = items[:compared]
-        return [name for name in missing if max(self.words_found([name.lower()], close)) == 0.0]
+        # A name joined by an apostrophe ("Innov'Up") is a coined word: its vector sits near its parts'
+        # ("innovation"), so only its own letters find it.
+        return [name for name in missing
+                if re.search(r"\w['’]\w", name) or max(self.words_found([name.lower()], close)) == 0.0]
 
     def _passages(self, texts: list[str]) -> np.ndarray:
         """The items' vectors, kept: a run compares the same new items with every follower's topic."""
@@ -258,12 +261,16 @@ class TopicMatcher:
         return max(float(np.dot(vectors[term], vectors[other])) for other in others)
 
     def _vectors(self, words: list[str]) -> dict[str, np.ndarray]:
-        missing = [w for w in dict.fromkeys(words) if w not in self._words]
+        """The words' vectors, cached; read from a local copy, as another thread may clear the cache meanwhile."""
+        found = {w: v for w in dict.fromkeys(words) if (v := self._words.get(w)) is not None}
+        missing = [w for w in dict.fromkeys(words) if w not in found]
         if missing:
+            fresh = dict(zip(missing, self.embedder.encode_queries(missing)))
             if len(self._words) > _CACHE_SIZE:
                 self._words.clear()
-            self._words.update(zip(missing, self.embedder.encode_queries(missing)))
-        return {w: self._words[w] for w in words}
+            self._words.update(fresh)
+            found.update(fresh)
+        return found
 
 
 __all__ = ["MatchThresholds", "TopicMatch", "TopicMatcher", "question_terms", "topic_terms"]

@@ -186,7 +186,8 @@ def test_the_next_ai_workshop_is_found_whatever_the_question_language(services, 
 
 @pytest.mark.parametrize("question", ["What is the deadline of the Eurostars call?",
                                       "Quelle est la date limite de l'appel EIC Pathfinder ?",
-                                      "How much does the NIS2 compliance grant pay?"])
+                                      "How much does the NIS2 compliance grant pay?",
+                                      "What is the deadline of the Innov'Up call?"])  # Innov'Santé is held
 def test_a_call_the_knowledge_base_does_not_hold_gets_i_dont_know_not_another_calls_deadline(services, question):
     # The knowledge base holds the EIC Accelerator, the feasibility aid and Innov'Santé: the closest passages
     # are about another call, and quoting their deadline would answer a question the member did not ask.

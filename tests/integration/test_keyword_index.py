@@ -201,8 +201,10 @@ def test_a_new_way_of_reading_words_re_reads_every_source_once(monkeypatch, sett
     assert index.sync(counting_store).sources_indexed == 0 and counting_store.read_back == []
 
     monkeypatch.setattr("knowledge.keyword_index.TOKENS_VERSION", "next")
-    report = index.sync(counting_store)
-    assert report.sources_indexed == 3 and sorted(counting_store.read_back) == sorted(index.sources())
+    assert index.synced_run is None, "not in step: the retriever's next refresh syncs it"
+    Retriever(counting_store, embedder, keyword_index=index).refresh()
+    assert sorted(counting_store.read_back) == sorted(index.sources()) and len(index.sources()) == 3
+    assert index.synced_run is not None
     counting_store.read_back.clear()
     assert index.sync(counting_store).sources_indexed == 0 and counting_store.read_back == [], "once"
 

@@ -31,7 +31,9 @@ GUIDE = "---\ntitle: Partner sourcing\n---\n# Partner sourcing\n\nThe cluster fi
 def services(settings: KnowledgeSettings, write, tmp_path: Path, real_embedder) -> Iterator[Services]:
     write("events.ics", CAFE)
     write("partners.md", GUIDE)
-    built = Services(settings, embedder=real_embedder, chat_model=None)
+    # Occurrences are expanded around the injected clock's today (90 days back, 365 ahead): pinned.
+    built = Services(settings, embedder=real_embedder, chat_model=None,
+                     clock=lambda: datetime(2026, 11, 25, 9, tzinfo=PARIS))
     assert built.ingestor().run([tmp_path / "kb"]).ok
     yield built
     release_embedded_store(settings.store_path)
