@@ -376,11 +376,13 @@ def _sentences(text: str, heading: str = "") -> list[tuple[str, str]]:
 
     >>> [s for _, s in _sentences("a large scale. Health data is sensitive.")]
     ['Health data is sensitive.']
+    >>> [s for _, s in _sentences("eIDAS applies. Health data is sensitive.")]
+    ['eIDAS applies.', 'Health data is sensitive.']
     """
     out: list[tuple[str, str]] = []
     current = heading.split(" > ")[-1] if heading else ""
-    opening = text.lstrip()[:1]
-    if opening.isalpha() and opening.islower():
+    opening = re.match(r"\w+", text.lstrip())
+    if opening and opening.group().isalpha() and opening.group().islower():  # not "iOS", "eIDAS"
         pieces = split_sentences(text.lstrip().split("\n", 1)[0])
         if len(pieces) > 1 or "\n" in text.strip():  # keep a passage that is nothing but the fragment
             text = text.lstrip()[len(pieces[0]):]
