@@ -295,18 +295,16 @@ class ExtractiveAnswerer(Answerer):
         numbers: dict[int, int] = {}
         sources: list[SourceRef] = []
         lines: list[str] = []
-        stated: set[int] = set()  # sources whose deadline or date the status line below gives
         for i in chosen:
             index, _, _, sentence = units[i]
             if index not in numbers:
                 numbers[index] = len(sources) + 1
                 hit = pool[index]
                 sources.append(source_ref(numbers[index], hit, question.now, hit.text[:1000]))
-                if status_phrase(sources[-1], question.language):
-                    stated.add(index)
-            fact = _fact_line(sentence, question.language,
-                              given=("deadline" if pool[index].metadata.get("kind") == "funding_call" else "start")
-                              if index in stated else None)
+            ref = sources[numbers[index] - 1]  # its status line below gives a call's deadline, an event's start
+            dated = bool(status_phrase(ref, question.language))
+            given = ("deadline" if ref.kind == "funding_call" else "start") if dated else None
+            fact = _fact_line(sentence, question.language, given=given)
             if fact != "":
                 lines.append(f"{fact or sentence} [{numbers[index]}]")
         body = [t["frame"]]

@@ -159,7 +159,7 @@ class KeywordIndex:
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._stats: tuple[str | None, int, float] | None = None
-        self._spread: tuple[str | None, int, np.ndarray, np.ndarray] | None = None
+        self._spread: tuple[str | None, tuple[np.ndarray, np.ndarray] | None] | None = None  # (run, spread)
         self._create()
 
     # --- connections and schema ---------------------------------------------------------------------------
@@ -308,29 +308,23 @@ class KeywordIndex:
         Worked out once per synced run (a read of every vector, a page at a time), then kept.
         """
         synced = self.synced_run
-        cached = self._spread
-        if cached is not None and cached[0] == synced:
-            return (cached[2], cached[3]) if cached[1] else None
-        total: np.ndarray | None = None
-        moments: np.ndarray | None = None
-        count = 0
+        if self._spread is not None and self._spread[0] == synced:
+            return self._spread[1]
+        total = moments = None
+        count, width = 0, 0
         cursor = self._connection().execute("SELECT vector FROM chunks WHERE vector IS NOT NULL")
         while rows := cursor.fetchmany(2000):
-            width = len(rows[0][0])
+            width = width or len(rows[0][0])  # vectors of another width (a model change not yet re-ingested): left out
             page = np.frombuffer(b"".join(blob for (blob,) in rows if len(blob) == width),
                                  dtype=np.float32).reshape(-1, width // 4).astype(np.float64)
             if total is None or moments is None:
                 total, moments = np.zeros(page.shape[1]), np.zeros((page.shape[1], page.shape[1]))
-            if page.shape[1] != len(total):  # vectors of another model (a change not yet re-ingested): leave out
-                continue
             total += page.sum(axis=0)
             moments += page.T @ page
             count += len(page)
-        if total is None or moments is None or not count:
-            self._spread = (synced, 0, np.zeros(0), np.zeros((0, 0)))
-            return None
-        self._spread = (synced, count, total / count, moments / count)
-        return self._spread[2], self._spread[3]
+        spread = (total / count, moments / count) if total is not None and moments is not None and count else None
+        self._spread = (synced, spread)
+        return spread
 
     def describe(self, ids: Sequence[str]) -> dict[str, tuple[dict[str, MetadataValue], set[str], np.ndarray | None]]:
         """(metadata, keywords, vector) of these chunks by id, as the index holds them (unknown ids left out)."""
