@@ -185,7 +185,12 @@ class ExtractiveAnswerer(Answerer):
         Each topic word of the question (its acronyms included: "AI", "IA") matches an item by the same word, or
         by a word of the same meaning in another language ("AI" ~ "IA", "healthcare" ~ "santé":
         `knowledge.topic_match`, `Ranking.topic_word_similarity`); the items matching the most topic words are
-        kept. When none matches, the items nearly as close in meaning as the best one are.
+        kept. When no item carries any of them, an item still answers when it stands out in meaning from the
+        others found (a synonym the word vectors miss: "KI-Workshop" ~ "Atelier IA"): the items nearly as
+        close as the best one, when it is `Ranking.listing_standout` times closer than the rest (two items at
+        least: one item cannot stand out from another in a different language, which is always farther).
+        When they are all about as far, none is about what was asked ("the next blockchain workshop"): nothing
+        matches.
         """
         terms = question_terms(question.text)
         if not terms or not candidates:
@@ -196,7 +201,10 @@ class ExtractiveAnswerer(Answerer):
         if max(found) > 0:
             return [hit for hit, share in zip(candidates, found) if share == max(found)]
         best_dense = max(h.dense for h in candidates)
-        return [h for h in candidates if h.dense >= 0.9 * best_dense]
+        rest = [h.dense for h in candidates if h.dense < 0.9 * best_dense]
+        if len(rest) >= 2 and best_dense >= self._ranking.listing_standout * max(rest):
+            return [h for h in candidates if h.dense >= 0.9 * best_dense]
+        return []
 
     def _passages(self, question: Question, hits: Sequence[Hit], outside: Hit | None) -> Answer:
         """Quote the section (heading block) of the best passages that best answers, in its own order."""

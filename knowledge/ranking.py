@@ -73,6 +73,10 @@ class Ranking:
     # question when their vectors are this close ("AI" ~ "IA" 0.68, "workshop" ~ "atelier" 0.90, while
     # "healthcare" ~ "medtech" 0.56 with the default model).
     topic_word_similarity: float = 0.65
+    # ... and when no item carries a topic word of the question, the best one is listed only if its cosine is
+    # this many times the best of the items not nearly as close (it stands out: a synonym the word vectors
+    # miss); else nothing matches ("the next blockchain workshop" is not the AI workshop).
+    listing_standout: float = 1.4
     cite_closeness: float = 0.8
 
     def fused(self, rank: int, weight: float = 1.0) -> float:

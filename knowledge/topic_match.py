@@ -28,7 +28,7 @@ from functools import lru_cache
 import numpy as np
 
 from knowledge.embedding import Embedder
-from knowledge.locales import LANGUAGES, catalogs
+from knowledge.locales import LANGUAGES, acronym_forms, catalogs
 from knowledge.text import fold, keywords
 from knowledge.time_scope import topical_words
 
@@ -73,6 +73,7 @@ def topic_terms(text: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+_ACRONYM = re.compile(r"\b([A-Z][A-Z&]+)s?\b")  # "IA", "PMEs" (an acronym's plural), "R&D"
 _CONTRACTION = re.compile(r"['’](?:s|m|re|ll|ve|d|t)$", re.IGNORECASE)  # "Bpifrance's" -> "Bpifrance"
 _QUANTITY = re.compile(r"^\d+(?:[.,]\d+)?[-–]?[^\W\d_]*$")  # "40-employee", "72h", "2027": not a name
 
@@ -215,13 +216,15 @@ class TopicMatcher:
         meaning in another language (single-word vectors at least `word_similarity` apart in cosine)."""
         similar = self.thresholds.topic_word_similarity if word_similarity is None else word_similarity
         stems = {term: set(keywords(term)) for term in terms}
+        forms = {term: acronym_forms(term) for term in terms}  # "KI" is "IA" in French, "AI" in English
         out = []
         for title, text in items:
             words = set(keywords(f"{title} {text}"))
             item_terms = (topic_terms(title) + topic_terms(text))[:_DESCRIPTION_TERMS]
+            acronyms = set(_ACRONYM.findall(f"{title} {text}")) if any(forms.values()) else set()
             found = 0
             for term in terms:
-                if stems[term] and stems[term] <= words:
+                if (stems[term] and stems[term] <= words) or not forms[term].isdisjoint(acronyms):
                     found += 1
                 elif item_terms and self._closest(term, item_terms) >= similar:
                     found += 1

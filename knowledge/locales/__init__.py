@@ -4,7 +4,8 @@ A catalog (`en.py`, `fr.py`, `de.py`) holds `NAME` (the language's English name)
 members read, by key), `TELLING_WORDS` and `ACCENTS` (what tells its text apart, for
 `knowledge.language`), `MONTHS`, `TIME_WORDS` and `GENERIC_WORDS` (how its questions speak of time,
 for `knowledge.time_scope`), and `NO_ANSWER_WORDS`, `NUMBER_WORDS` and `WEEKDAYS` (how a chat model's reply says
-"I don't know", and the words that are numbers or dates, for `knowledge.grounding`). Adding a language is adding
+"I don't know", and the words that are numbers or dates, for `knowledge.grounding`), and `ACRONYMS` (its
+acronyms that other languages write differently, for `acronym_forms`). Adding a language is adding
 one such module and its code to `LANGUAGES`.
 
 >>> message("none_match", "de")
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import lru_cache
 from types import ModuleType
 
 from knowledge.locales import de, en, fr
@@ -46,6 +48,24 @@ def message(key: str, language: str = DEFAULT_LANGUAGE, **values: object) -> str
     """The sentence `key` in `language` (English when the language or the key is missing), filled with `values`."""
     sentence = catalog(language).MESSAGES.get(key) or en.MESSAGES[key]
     return sentence.format(**values) if values else sentence
+
+
+@lru_cache(maxsize=1)
+def _acronym_groups() -> dict[str, frozenset[str]]:
+    by_meaning: dict[str, set[str]] = {}
+    for module in _CATALOGS.values():
+        for meaning, acronym in getattr(module, "ACRONYMS", {}).items():
+            by_meaning.setdefault(meaning, set()).add(acronym.upper())
+    return {acronym: frozenset(group) for group in by_meaning.values() for acronym in group}
+
+
+def acronym_forms(word: str) -> frozenset[str]:
+    """The forms an acronym takes in every language (upper case, itself included); empty for any other word.
+
+    >>> sorted(acronym_forms("KI")), sorted(acronym_forms("pme")), acronym_forms("MDR")
+    (['AI', 'IA', 'KI'], ['KMU', 'PME', 'SME'], frozenset())
+    """
+    return _acronym_groups().get(word.upper(), frozenset())
 
 
 def language_name(language: str) -> str:

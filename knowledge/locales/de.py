@@ -165,3 +165,8 @@ NUMBER_WORDS: dict[str, int] = {
 }
 # Day names (`knowledge.grounding`): never a proper name to check.
 WEEKDAYS = "montag dienstag mittwoch donnerstag freitag samstag sonntag"
+
+# Acronyms that differ from one language to the next, by what they stand for, keyed as in `en.ACRONYMS`.
+ACRONYMS: dict[str, str] = {"artificial intelligence": "KI", "small and medium enterprises": "KMU",
+                            "data protection regulation": "DSGVO", "european union": "EU", "value added tax": "MwSt",
+                            "human resources": "HR", "research and development": "F&E"}

@@ -157,3 +157,9 @@ NUMBER_WORDS: dict[str, int] = {
 }
 # Day names: capitalised in English, never a proper name to check (`knowledge.grounding`).
 WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday"
+
+# Acronyms that differ from one language to the next, by what they stand for (`knowledge.locales.acronym_forms`:
+# "KI-Workshop" finds the "Atelier IA"); an acronym written alike in every language (MDR, EIC) needs none.
+ACRONYMS: dict[str, str] = {"artificial intelligence": "AI", "small and medium enterprises": "SME",
+                            "data protection regulation": "GDPR", "european union": "EU", "value added tax": "VAT",
+                            "human resources": "HR", "research and development": "R&D"}
