@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from knowledge.answering import Answer, Answerer, Question, SourceRef, abstain, texts
+from knowledge.answering import Answer, Answerer, Question, SourceRef, abstain, items_about, texts
 from knowledge.chat_answering import StreamingAnswerer, TextSink
 from knowledge.filters import Filters
 from knowledge.language import detect_language
@@ -147,6 +147,9 @@ class Concierge:
                         len(unknown), language)
             logger.debug("abstained names=%r", unknown)
             result = abstain(question, contact)
+        elif not listing and self._names is not None and self._off_topic(self._names, question, hits):
+            logger.info("abstained: no %s found carries the question's topic language=%s", scope.kind, language)
+            result = abstain(question, contact)
         else:
             result = self._write(question, hits, outside, incoming.on_text)
         if result.abstained and not result.sources:  # an answerer that found nothing: say whom to ask, in kind
@@ -160,6 +163,19 @@ class Concierge:
                        for h in hits],
             confidence=sure,
         )
+
+    def _off_topic(self, topics: TopicMatcher, question: Question, hits: list[Hit]) -> bool:
+        """"Quand a lieu l'atelier cybersécurité ?" when the first passage found is an event (a call) and no
+        event (call) found carries a topic word of the question, by stem, acronym or same-meaning word in
+        another language (`knowledge.answering.items_about`; standing out in meaning is not enough here: the
+        event in the question's language always does), so the AI workshop's date is not given as the answer."""
+        if not hits or not question.scope.kind or hits[0].metadata.get("kind") != question.scope.kind:
+            return False
+        records: dict[str, Hit] = {}
+        for hit in hits:  # the events (calls) found: an event stands out from a guide for another reason
+            if hit.metadata.get("kind") == question.scope.kind:
+                records.setdefault(hit.record_key, hit)
+        return not items_about(topics, self._ranking, question.text, list(records.values()), stand_out=False)
 
     def _write(self, question: Question, hits: list[Hit], outside: Hit | None, on_text: TextSink | None) -> Answer:
         """The answerer's reply; shown while it is written when the front end can and the answerer does."""

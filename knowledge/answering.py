@@ -180,31 +180,8 @@ class ExtractiveAnswerer(Answerer):
         return Answer("\n".join(lines), question.language, sources)
 
     def _about(self, question: Question, candidates: list[Hit]) -> list[Hit]:
-        """"The next AI workshop": the items about what the question names, in either language.
-
-        Each topic word of the question (its acronyms included: "AI", "IA") matches an item by the same word, or
-        by a word of the same meaning in another language ("AI" ~ "IA", "healthcare" ~ "santé":
-        `knowledge.topic_match`, `Ranking.topic_word_similarity`); the items matching the most topic words are
-        kept. When no item carries any of them, an item still answers when it stands out in meaning from the
-        others found (a synonym the word vectors miss: "KI-Workshop" ~ "Atelier IA"): the items nearly as
-        close as the best one, when it is `Ranking.listing_standout` times closer than the rest (two items at
-        least: one item cannot stand out from another in a different language, which is always farther).
-        When they are all about as far, none is about what was asked ("the next blockchain workshop"): nothing
-        matches.
-        """
-        terms = question_terms(question.text)
-        if not terms or not candidates:
-            return candidates
-        found = self._topics.words_found(
-            terms, [(str(h.metadata.get("title", "")), h.text) for h in candidates],
-            word_similarity=self._ranking.topic_word_similarity)
-        if max(found) > 0:
-            return [hit for hit, share in zip(candidates, found) if share == max(found)]
-        best_dense = max(h.dense for h in candidates)
-        rest = [h.dense for h in candidates if h.dense < 0.9 * best_dense]
-        if len(rest) >= 2 and best_dense >= self._ranking.listing_standout * max(rest):
-            return [h for h in candidates if h.dense >= 0.9 * best_dense]
-        return []
+        """"The next AI workshop": the items about what the question names, in either language (`items_about`)."""
+        return items_about(self._topics, self._ranking, question.text, candidates)
 
     def _passages(self, question: Question, hits: Sequence[Hit], outside: Hit | None) -> Answer:
         """Quote the section (heading block) of the best passages that best answers, in its own order."""
@@ -324,6 +301,34 @@ class ExtractiveAnswerer(Answerer):
         if any(ref.language and ref.language != question.language for ref in sources):
             body.append(t["other_language"])
         return Answer("\n".join(body), question.language, sources)
+
+
+def items_about(topics: TopicMatcher, ranking: Ranking, question: str, candidates: list[Hit], *,
+                stand_out: bool = True) -> list[Hit]:
+    """The items (events, calls, passages) about what the question names, in either language; [] when none is.
+
+    Each topic word of the question (its acronyms included: "AI", "IA", "KI") matches an item by the same word,
+    or by a word of the same meaning in another language ("AI" ~ "IA", "healthcare" ~ "santé":
+    `knowledge.topic_match`, `Ranking.topic_word_similarity`); the items matching the most topic words are
+    kept. When no item carries any of them, an item still answers when it stands out in meaning from the
+    others found (a synonym the word vectors miss): the items nearly as close as the best one, when it is
+    `Ranking.listing_standout` times closer than the rest (two items at least: one item cannot stand out from
+    another in a different language, which is always farther). When they are all about as far, none is about
+    what was asked ("the next blockchain workshop"); without `stand_out`, an item must carry a topic word. A
+    question without topic words keeps every item.
+    """
+    terms = question_terms(question)
+    if not terms or not candidates:
+        return candidates
+    found = topics.words_found(terms, [(str(h.metadata.get("title", "")), h.text) for h in candidates],
+                               word_similarity=ranking.topic_word_similarity)
+    if max(found) > 0:
+        return [hit for hit, share in zip(candidates, found) if share == max(found)]
+    best_dense = max(h.dense for h in candidates)
+    rest = [h.dense for h in candidates if h.dense < 0.9 * best_dense]
+    if stand_out and len(rest) >= 2 and best_dense >= ranking.listing_standout * max(rest):
+        return [h for h in candidates if h.dense >= 0.9 * best_dense]
+    return []
 
 
 def _about_the_question(hit: Hit) -> bool:

@@ -137,6 +137,14 @@ def test_the_next_workshop_asked_in_german_is_the_ai_workshop(services):
     assert reply.sources[0].title == "Atelier IA en santé" and "10. Dezember 2026, 14:00 Uhr" in reply.answer
 
 
+@pytest.mark.parametrize("question", ["Quand a lieu l'atelier cybersécurité ?", "When is the blockchain webinar?"])
+def test_an_event_about_a_topic_no_event_carries_gets_i_dont_know_not_another_events_date(services, question):
+    # The AI workshop and the MDR webinar are the events found: neither is about the topic asked.
+    reply = ask(services, question)
+    assert reply.abstained and reply.sources == []
+    assert "10 décembre" not in reply.answer and "14 January" not in reply.answer and "team@kb.test" in reply.answer
+
+
 @pytest.mark.parametrize("question", ["Wann ist der KI-Workshop?", "When is the AI workshop?"])
 def test_an_acronym_written_differently_in_another_language_finds_the_event(services, question):
     # "KI" (German) and "AI" (English) are "IA" in the French title; the word vectors put "KI" and "IA" only 0.50
