@@ -37,6 +37,15 @@ class Ranking:
     # question, by stem or by a word of the same meaning in another language ("AI in healthcare workshop" ~
     # "Atelier IA en santé"; `topic_word_similarity`), in the order the other two give them.
     title_weight: float = 2.0  # twice a search's: across languages keywords cannot vouch for the match (README)
+    # A fourth, across languages: when most of the `translation_passages` nearest chunks in meaning are in
+    # another language than the question, each topic word of the question is replaced by the words of those
+    # chunks nearest to it in meaning (single-word vectors at least `translation_similarity` close, at most
+    # `translations_per_word`: "fuite" -> "loss", "breach"), and a keyword search with them is fused for the
+    # chunks in that other language, at `translated_keyword_weight`.
+    translated_keyword_weight: float = 0.5
+    translation_passages: int = 20
+    translation_similarity: float = 0.6
+    translations_per_word: int = 3
     rare_name_share: float = 0.05  # a question's name singles passages out when at most this share of chunks has it
     kind_boost: float = 1.25  # "when was the X day?": an event is the likelier answer than a guide naming it
     max_per_source: int = 2  # chunks of one document (one event series or call of a table) in the answer

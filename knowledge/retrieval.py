@@ -34,7 +34,7 @@ from knowledge.ranking import (
 from knowledge.store import KnowledgeStore, StoredChunks, StoreUnavailable
 from knowledge.text import keywords, names
 from knowledge.time_scope import TimeScope
-from knowledge.topic_match import TopicMatcher, question_terms
+from knowledge.topic_match import TopicMatcher, question_terms, topic_terms
 
 __all__ = ["Filters", "Hit", "Retriever"]
 
@@ -167,6 +167,7 @@ class Retriever:
         """
         hits = self._dense_candidates(vector, selection)
         self._add_keyword_candidates(hits, question, selection, language)
+        self._add_translated_keywords(hits, question, selection, language)
         if not hits:
             return []
         tokens = self._describe(hits, vector)
@@ -294,6 +295,39 @@ class Retriever:
             weight = keyword_weight(asked_names, found.tokens, found.metadata.get("language"), language,
                                     self._ranking.foreign_keyword_weight)
             hit.score += self._ranking.fused(rank, weight)
+
+    def _add_translated_keywords(self, hits: dict[str, Hit], question: str, selection: ChunkFilter,
+                                 language: str | None) -> None:
+        """Fuse a keyword search in the language of the passages nearest in meaning, when most of them are in
+        another language than the question: its topic words said as those passages say them ("data leak" ->
+        "fuite", "perte"), by single-word vectors (`TopicMatcher.nearest_words`). Keywords cannot match across
+        languages, so without it an English question over French pages ranks by meaning alone."""
+        ranking = self._ranking
+        terms = question_terms(question)
+        if not language or not terms or ranking.translated_keyword_weight <= 0:
+            return
+        nearest = sorted((h for h in hits.values() if h.dense > 0),
+                         key=lambda h: -h.dense)[:ranking.translation_passages]
+        described = self.keyword_index.describe([h.id for h in nearest])
+        foreign = [h.id for h in nearest if h.id in described
+                   and described[h.id][0].get("language") not in (None, "", language)]
+        if not foreign or len(foreign) * 2 < len(nearest):
+            return
+        texts = self._store.get_chunks(foreign, include=["documents"]).documents
+        vocabulary = [word for text in texts for word in topic_terms(text or "")]
+        said = self._topics.nearest_words([t if t.isupper() else t.lower() for t in terms], vocabulary,
+                                          similarity=ranking.translation_similarity,
+                                          per_term=ranking.translations_per_word)
+        query = list(dict.fromkeys(k for word in said for k in keywords(word)))
+        if not query:
+            return
+        for rank, found in enumerate(self.keyword_index.search(query, selection, ranking.candidates)):
+            if found.metadata.get("language") in (None, "", language):
+                continue  # the question's own language has its own keyword search
+            hit = hits.get(found.id)
+            if hit is None:
+                hit = hits[found.id] = Hit(found.id, "", {})
+            hit.score += ranking.fused(rank, ranking.translated_keyword_weight)
 
     def _describe(self, hits: dict[str, Hit], vector: np.ndarray) -> dict[str, set[str]]:
         """Give every hit its metadata, and keyword-only hits their cosine, from the keyword index; the keywords

@@ -259,6 +259,21 @@ class TopicMatcher:
             self._items.update(zip(missing, self.embedder.encode_passages(missing)))
         return np.stack([self._items[t] for t in texts])
 
+    def nearest_words(self, terms: Sequence[str], vocabulary: Sequence[str], *, similarity: float,
+                      per_term: int) -> list[str]:
+        """For each term, the words of `vocabulary` nearest to it in meaning (at most `per_term`, cosine at least
+        `similarity`), in the order of the terms: how a question's words are said in another language's text."""
+        vocabulary = list(dict.fromkeys(vocabulary))
+        if not terms or not vocabulary:
+            return []
+        vectors = self._vectors([*terms, *vocabulary])
+        matrix = np.stack([vectors[word] for word in vocabulary])
+        chosen: list[str] = []
+        for term in terms:
+            similarities = matrix @ vectors[term]
+            chosen.extend(vocabulary[i] for i in np.argsort(-similarities)[:per_term] if similarities[i] >= similarity)
+        return list(dict.fromkeys(chosen))
+
     def _closest(self, term: str, others: list[str]) -> float:
         vectors = self._vectors([term, *others])
         return max(float(np.dot(vectors[term], vectors[other])) for other in others)
