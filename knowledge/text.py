@@ -34,7 +34,7 @@ _QUESTION_WORDS = """quel quelle quels quelles quoi comment quand cet cette sans
     faire fait peut peuvent dois doit faut combien could would may might must shall us much many""".split()
 STOP_WORDS = frozenset(fold(w) for w in (*STOPWORDS_EN_PLUS, *STOPWORDS_FRENCH, *_QUESTION_WORDS))
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-_.][a-z0-9]+)*")
-_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][\w'’-]*|\w*\d[\w-]*)")
+_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][\w'’-]*|\w*\d[\w-]*|[a-z]+-?[A-Z][\w'’-]*)")  # + "i-Nov", "eIDAS"
 _STEMMERS = threading.local()  # PyStemmer's stemmers are not thread-safe: one pair per thread
 
 
@@ -89,6 +89,8 @@ def names(question: str) -> set[str]:
 
     >>> sorted(names("Quelle est la date limite de l'EIC Accelerator ?"))
     ['accel', 'eic']
+    >>> sorted(names("What is the deadline of the i-Nov call?")), sorted(names("Is eIDAS required?"))
+    (['i-nov', 'nov'], ['eid'])
     """
     return {k for match in _NAME.findall(question.strip()) for k in keywords(match)}
 
