@@ -211,14 +211,16 @@ class ExtractiveAnswerer(Answerer):
         ranking = self._ranking
         if not hits or len(answer.sources) >= ranking.cite_sources:
             return
-        best = max(h.dense for h in hits)
+        best = max(h.score for h in hits)  # retrieval's own measure: meaning, keywords and titles fused
+        best_dense = max(h.dense for h in hits)
         cited = {(ref.url, ref.path) for ref in answer.sources}
         added: list[SourceRef] = []
         for rank, hit in enumerate(hits):
             if len(answer.sources) + len(added) >= ranking.cite_sources:
                 break
             key = (str(hit.metadata.get("url", "")), str(hit.metadata.get("path", "")))
-            if key in cited or (rank > 0 and hit.dense < ranking.cite_closeness * best):
+            far = hit.score < ranking.cite_closeness * best or hit.dense < ranking.cite_meaning_closeness * best_dense
+            if key in cited or (rank > 0 and far):
                 continue
             cited.add(key)
             added.append(source_ref(len(answer.sources) + len(added) + 1, hit, question.now, hit.text[:1000]))

@@ -76,7 +76,10 @@ class Ranking:
     quote_margin: float = 0.15  # a one-line section is completed by sentences scoring within this of it
     # When other sources come close to the quoted ones, the answer names them too ("Also on this: ..."), best
     # first, so the member sees the right one even when retrieval cannot tell them apart: a source is close
-    # when its cosine is at least `cite_closeness` × the best one's; at most `cite_sources` sources in all.
+    # when its fused score is at least `cite_closeness` × the best one's (the fused score, not the cosine:
+    # when keywords or a title single one passage out, the others are not close; when meaning, keywords and
+    # titles disagree, several are) and its cosine at least `cite_meaning_closeness` × the best cosine (across
+    # languages the fused scores are flat: keywords barely count); at most `cite_sources` sources in all.
     cite_sources: int = 5
     # Listing questions ("the next AI workshop"): a title word of another language matches a topic word of the
     # question when their vectors are this close ("AI" ~ "IA" 0.68, "workshop" ~ "atelier" 0.90, while
@@ -86,7 +89,8 @@ class Ranking:
     # this many times the best of the items not nearly as close (it stands out: a synonym the word vectors
     # miss); else nothing matches ("the next blockchain workshop" is not the AI workshop).
     listing_standout: float = 1.4
-    cite_closeness: float = 0.8
+    cite_closeness: float = 0.6
+    cite_meaning_closeness: float = 0.6
 
     def fused(self, rank: int, weight: float = 1.0) -> float:
         """What the candidate at `rank` of one search adds to the fused score."""

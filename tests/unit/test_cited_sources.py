@@ -37,6 +37,20 @@ def test_close_sources_are_named_after_the_quote_and_far_ones_are_not():
     assert answer.text.splitlines()[-1].startswith("Also on this:")
 
 
+def test_a_source_retrieval_ranks_far_below_is_not_named_though_close_in_meaning():
+    # Keywords and the title put the breach page far ahead of the records page in retrieval's fused score,
+    # though both are close in meaning: the member gets the one source, not a list to sort.
+    breach = page("breach2", "Reporting a data breach",
+                  "A breach is reported to the regulator within 72 hours. Late reports give the reasons.", 0.62)
+    records = page("records2", "Keeping breach records", "The controller documents every breach.", 0.60)
+    breach.score, records.score = 0.049, 0.016
+    answer = ExtractiveAnswerer(HashingEmbedder()).answer(QUESTION, [breach, records])
+    assert [s.url for s in answer.sources] == ["https://kb.test/breach2"]
+    records.score = 0.040  # retrieval can hardly tell them apart: both are shown
+    answer = ExtractiveAnswerer(HashingEmbedder()).answer(QUESTION, [breach, records])
+    assert [s.url for s in answer.sources] == ["https://kb.test/breach2", "https://kb.test/records2"]
+
+
 def test_the_number_of_sources_is_capped():
     hits = [page(f"p{i}", f"Page {i}", f"Breach reporting rule number {i}.", 0.6 - i * 0.01) for i in range(8)]
     answer = ExtractiveAnswerer(HashingEmbedder(), ranking=Ranking(cite_sources=3)).answer(QUESTION, hits)
