@@ -377,8 +377,9 @@ class KeywordIndex:
         return {term: int(doc) for term, doc in rows}
 
     def rare(self, words: set[str], max_share: float) -> set[str]:
-        """The words found in at most `max_share` of the chunks: names that single passages out."""
-        limit = max(1, int(max_share * self.size()))
+        """The words found in at most `max_share` of the chunks, or in two (a small knowledge base: a call's
+        record and the guide naming it): names that single passages out."""
+        limit = max(2, int(max_share * self.size()))
         return {w for w, n in self.document_frequency(words).items() if 0 < n <= limit}
 
     # --- writing ------------------------------------------------------------------------------------------

@@ -1,0 +1,56 @@
+"""End to end on the bundled sample knowledge (what a newcomer asks first, with `python -m bot ask` or the
+terminal chat), the real packaged model, the clock pinned: names, acronyms and topics the sample does and does
+not hold."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from bot.conversation import Incoming
+from bot.wiring import Services
+from knowledge.settings import DEFAULT_SOURCES, KnowledgeSettings
+from knowledge.store import release_embedded_store
+from tests.conftest import PARIS
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+NOW = datetime(2026, 11, 25, 9, tzinfo=PARIS)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory, real_embedder) -> Iterator[Services]:
+    settings = KnowledgeSettings(store_path=tmp_path_factory.mktemp("sample") / "chroma", _env_file=None)
+    built = Services(settings, embedder=real_embedder, chat_model=None, clock=lambda: NOW)
+    assert built.ingestor().run(DEFAULT_SOURCES).ok
+    yield built
+    release_embedded_store(settings.store_path)
+
+
+def ask(services: Services, text: str):
+    return services.concierge.answer(Incoming(text, role="member", now=NOW))
+
+
+def test_a_call_named_with_an_inner_capital_is_answered_from_its_record(sample):
+    # "i-Nov" is in the call's record and in the funding guide: two of the sample's ~40 chunks. It was read as
+    # "Nov" (a month), and the partner-sourcing page ("your deadline") answered.
+    reply = ask(sample, "What is the deadline of the i-Nov call?")
+    assert not reply.abstained and "i-Nov" in reply.sources[0].title
+    assert "10 February 2027" in reply.answer
+
+
+@pytest.mark.parametrize("question", ["Wann ist der KI-Workshop?", "When is the next AI in healthcare workshop?"])
+def test_the_ai_workshop_is_found_by_its_acronym_in_any_language(sample, question):
+    reply = ask(sample, question)
+    assert not reply.abstained and reply.sources[0].title.startswith("Atelier IA en santé")
+
+
+@pytest.mark.parametrize("question", ["When is the next blockchain workshop?",
+                                      "Quand a lieu l'atelier cybersécurité ?",
+                                      "Which calls for space robotics close before June?"])
+def test_a_topic_the_sample_does_not_hold_gets_i_dont_know(sample, question):
+    reply = ask(sample, question)
+    assert reply.abstained and reply.sources == []
