@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from knowledge.answering import Answer, Answerer, Question, SourceRef, abstain, items_about, texts
+from knowledge.answering import Answer, Answerer, Question, SourceRef, abstain, items_about, records_of, texts
 from knowledge.chat_answering import StreamingAnswerer, TextSink
 from knowledge.filters import Filters
 from knowledge.language import detect_language
@@ -167,15 +167,11 @@ class Concierge:
     def _off_topic(self, topics: TopicMatcher, question: Question, hits: list[Hit]) -> bool:
         """"Quand a lieu l'atelier cybersécurité ?" when the first passage found is an event (a call) and no
         event (call) found carries a topic word of the question, by stem, acronym or same-meaning word in
-        another language (`knowledge.answering.items_about`; standing out in meaning is not enough here: the
-        event in the question's language always does), so the AI workshop's date is not given as the answer."""
+        another language (`knowledge.answering.items_about`, as listings): the AI workshop's date is not the
+        answer."""
         if not hits or not question.scope.kind or hits[0].metadata.get("kind") != question.scope.kind:
             return False
-        records: dict[str, Hit] = {}
-        for hit in hits:  # the events (calls) found: an event stands out from a guide for another reason
-            if hit.metadata.get("kind") == question.scope.kind:
-                records.setdefault(hit.record_key, hit)
-        return not items_about(topics, self._ranking, question.text, list(records.values()), stand_out=False)
+        return not items_about(topics, self._ranking, question.text, records_of(hits, question.scope.kind))
 
     def _write(self, question: Question, hits: list[Hit], outside: Hit | None, on_text: TextSink | None) -> Answer:
         """The answerer's reply; shown while it is written when the front end can and the answerer does."""

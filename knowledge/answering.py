@@ -141,11 +141,7 @@ class ExtractiveAnswerer(Answerer):
 
     def _listing(self, question: Question, hits: Sequence[Hit], outside: Hit | None) -> Answer:
         t = texts(question.language)
-        records: dict[str, Hit] = {}
-        for hit in hits:
-            records.setdefault(hit.record_key, hit)
-        candidates = list(records.values())
-        candidates = self._about(question, candidates)
+        candidates = self._about(question, records_of(hits))
         field_name = "start_ts" if question.scope.kind == "event" else "deadline_ts"
         ordered = sorted(candidates, key=lambda h: int(h.metadata.get(field_name, 0)))[: self._max_listed]
         if question.scope.kind == "event":
@@ -305,32 +301,31 @@ class ExtractiveAnswerer(Answerer):
         return Answer("\n".join(body), question.language, sources)
 
 
-def items_about(topics: TopicMatcher, ranking: Ranking, question: str, candidates: list[Hit], *,
-                stand_out: bool = True) -> list[Hit]:
+def items_about(topics: TopicMatcher, ranking: Ranking, question: str, candidates: list[Hit]) -> list[Hit]:
     """The items (events, calls, passages) about what the question names, in either language; [] when none is.
 
     Each topic word of the question (its acronyms included: "AI", "IA", "KI") matches an item by the same word,
     or by a word of the same meaning in another language ("AI" ~ "IA", "healthcare" ~ "santé":
     `knowledge.topic_match`, `Ranking.topic_word_similarity`); the items matching the most topic words are
-    kept. When no item carries any of them, an item still answers when it stands out in meaning from the
-    others found (a synonym the word vectors miss): the items nearly as close as the best one, when it is
-    `Ranking.listing_standout` times closer than the rest (two items at least: one item cannot stand out from
-    another in a different language, which is always farther). When they are all about as far, none is about
-    what was asked ("the next blockchain workshop"); without `stand_out`, an item must carry a topic word. A
-    question without topic words keeps every item.
+    kept. When no item carries any of them, none is about what was asked ("the next blockchain workshop" is
+    not the AI workshop, however close their cosines: with the default model an unrelated event can stand
+    out from the others as much as a synonym's). A question without topic words keeps every item.
     """
     terms = question_terms(question)
     if not terms or not candidates:
         return candidates
     found = topics.words_found(terms, [(str(h.metadata.get("title", "")), h.text) for h in candidates],
                                word_similarity=ranking.topic_word_similarity)
-    if max(found) > 0:
-        return [hit for hit, share in zip(candidates, found) if share == max(found)]
-    best_dense = max(h.dense for h in candidates)
-    rest = [h.dense for h in candidates if h.dense < 0.9 * best_dense]
-    if stand_out and len(rest) >= 2 and best_dense >= ranking.listing_standout * max(rest):
-        return [h for h in candidates if h.dense >= 0.9 * best_dense]
-    return []
+    return [hit for hit, share in zip(candidates, found) if share > 0 and share == max(found)]
+
+
+def records_of(hits: Sequence[Hit], kind: str | None = None) -> list[Hit]:
+    """The first hit of each record (an event occurrence, a call, a document chunk), of `kind` when given."""
+    records: dict[str, Hit] = {}
+    for hit in hits:
+        if kind is None or hit.metadata.get("kind") == kind:
+            records.setdefault(hit.record_key, hit)
+    return list(records.values())
 
 
 def _about_the_question(hit: Hit) -> bool:

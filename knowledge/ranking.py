@@ -37,13 +37,14 @@ class Ranking:
     # question, by stem or by a word of the same meaning in another language ("AI in healthcare workshop" ~
     # "Atelier IA en santé"; `topic_word_similarity`), in the order the other two give them.
     title_weight: float = 2.0  # twice a search's: across languages keywords cannot vouch for the match (README)
-    # A fourth, across languages: when most of the `translation_passages` nearest chunks in meaning are in
-    # another language than the question, each topic word of the question is replaced by the words of those
-    # chunks nearest to it in meaning (single-word vectors at least `translation_similarity` close, at most
-    # `translations_per_word`: "fuite" -> "loss", "breach"), and a keyword search with them is fused for the
-    # chunks in that other language, at `translated_keyword_weight`.
+    # A fourth, across languages: when more than half of the `translation_passages` nearest chunks in meaning
+    # are in one other language than the question's, each topic word of the question is replaced by the words
+    # of those chunks nearest to it in meaning (their first `translation_words` topic words; single-word vectors
+    # at least `translation_similarity` close, at most `translations_per_word`: "loss" -> "fuite", "perte"),
+    # and a keyword search with them is fused for the chunks in that language, at `translated_keyword_weight`.
     translated_keyword_weight: float = 0.5
     translation_passages: int = 20
+    translation_words: int = 40
     translation_similarity: float = 0.6
     translations_per_word: int = 3
     rare_name_share: float = 0.05  # a question's name singles passages out when at most this share of chunks has it
@@ -85,10 +86,6 @@ class Ranking:
     # question when their vectors are this close ("AI" ~ "IA" 0.68, "workshop" ~ "atelier" 0.90, while
     # "healthcare" ~ "medtech" 0.56 with the default model).
     topic_word_similarity: float = 0.65
-    # ... and when no item carries a topic word of the question, the best one is listed only if its cosine is
-    # this many times the best of the items not nearly as close (it stands out: a synonym the word vectors
-    # miss); else nothing matches ("the next blockchain workshop" is not the AI workshop).
-    listing_standout: float = 1.4
     cite_closeness: float = 0.6
     cite_meaning_closeness: float = 0.6
 

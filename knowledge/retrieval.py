@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
@@ -31,7 +32,7 @@ from knowledge.ranking import (
     keyword_weight,
     next_occurrence_first,
 )
-from knowledge.store import KnowledgeStore, StoredChunks, StoreUnavailable
+from knowledge.store import KnowledgeStore, StoredChunks, StoreError, StoreUnavailable
 from knowledge.text import keywords, names
 from knowledge.time_scope import TimeScope
 from knowledge.topic_match import TopicMatcher, question_terms, topic_terms
@@ -298,10 +299,11 @@ class Retriever:
 
     def _add_translated_keywords(self, hits: dict[str, Hit], question: str, selection: ChunkFilter,
                                  language: str | None) -> None:
-        """Fuse a keyword search in the language of the passages nearest in meaning, when most of them are in
-        another language than the question: its topic words said as those passages say them ("data leak" ->
-        "fuite", "perte"), by single-word vectors (`TopicMatcher.nearest_words`). Keywords cannot match across
-        languages, so without it an English question over French pages ranks by meaning alone."""
+        """Fuse a keyword search in the language of the passages nearest in meaning, when more than half of them
+        are in one other language than the question's: its topic words said as those passages say them
+        ("data leak" -> "fuite", "perte"), by single-word vectors (`TopicMatcher.nearest_words`). Keywords
+        cannot match across languages, so without it an English question over French pages ranks by meaning
+        alone. A store error here only leaves this ranking out."""
         ranking = self._ranking
         terms = question_terms(question)
         if not language or not terms or ranking.translated_keyword_weight <= 0:
@@ -309,25 +311,35 @@ class Retriever:
         nearest = sorted((h for h in hits.values() if h.dense > 0),
                          key=lambda h: -h.dense)[:ranking.translation_passages]
         described = self.keyword_index.describe([h.id for h in nearest])
-        foreign = [h.id for h in nearest if h.id in described
-                   and described[h.id][0].get("language") not in (None, "", language)]
-        if not foreign or len(foreign) * 2 < len(nearest):
+        languages = [str(described[h.id][0].get("language") or "") for h in nearest if h.id in described]
+        other = Counter(code for code in languages if code and code != language).most_common(1)
+        if not other or other[0][1] * 2 <= len(nearest):
             return
-        texts = self._store.get_chunks(foreign, include=["documents"]).documents
-        vocabulary = [word for text in texts for word in topic_terms(text or "")]
+        pages_language = other[0][0]
+        ids = [h.id for h in nearest if h.id in described and described[h.id][0].get("language") == pages_language]
+        try:
+            texts = self._store.get_chunks(ids, include=["documents"]).documents
+        except StoreUnavailable:
+            raise
+        except StoreError as exc:
+            logger.warning("keywords across languages left out: %s", exc)
+            return
+        vocabulary = [word for text in texts for word in topic_terms(text or "")[:ranking.translation_words]]
         said = self._topics.nearest_words([t if t.isupper() else t.lower() for t in terms], vocabulary,
                                           similarity=ranking.translation_similarity,
                                           per_term=ranking.translations_per_word)
         query = list(dict.fromkeys(k for word in said for k in keywords(word)))
         if not query:
             return
-        for rank, found in enumerate(self.keyword_index.search(query, selection, ranking.candidates)):
-            if found.metadata.get("language") in (None, "", language):
+        rank = 0
+        for found in self.keyword_index.search(query, selection, ranking.candidates):
+            if found.metadata.get("language") != pages_language:
                 continue  # the question's own language has its own keyword search
             hit = hits.get(found.id)
             if hit is None:
                 hit = hits[found.id] = Hit(found.id, "", {})
             hit.score += ranking.fused(rank, ranking.translated_keyword_weight)
+            rank += 1
 
     def _describe(self, hits: dict[str, Hit], vector: np.ndarray) -> dict[str, set[str]]:
         """Give every hit its metadata, and keyword-only hits their cosine, from the keyword index; the keywords

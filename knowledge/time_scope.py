@@ -145,7 +145,8 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
 @lru_cache(maxsize=1)
 def _generic_keywords() -> frozenset[str]:
     # Words that say what kind of thing and when, not what about: left out when judging a listing's topic.
-    generic = " ".join(str(module.GENERIC_WORDS) for module in catalogs().values())
+    generic = " ".join(f"{module.GENERIC_WORDS} {getattr(module, 'FUNCTION_WORDS', '')}"
+                       for module in catalogs().values())
     return frozenset(keywords(generic) + keywords(" ".join(_MONTHS)))
 
 

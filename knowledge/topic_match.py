@@ -73,7 +73,8 @@ def topic_terms(text: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-_ACRONYM = re.compile(r"\b([A-Z][A-Z&]+)s?\b")  # "IA", "PMEs" (an acronym's plural), "R&D"
+# An acronym in an item: "IA", "PMEs" (its plural), "MwSt" (two capitals at least)
+_ACRONYM = re.compile(r"\b([A-Z][A-Za-z]*[A-Z][A-Za-z]*?)s?\b")
 _CONTRACTION = re.compile(r"['’](?:s|m|re|ll|ve|d|t)$", re.IGNORECASE)  # "Bpifrance's" -> "Bpifrance"
 _QUANTITY = re.compile(r"^\d+(?:[.,]\d+)?[-–]?[^\W\d_]*$")  # "40-employee", "72h", "2027": not a name
 
@@ -221,7 +222,7 @@ class TopicMatcher:
         for title, text in items:
             words = set(keywords(f"{title} {text}"))
             item_terms = (topic_terms(title) + topic_terms(text))[:_DESCRIPTION_TERMS]
-            acronyms = set(_ACRONYM.findall(f"{title} {text}")) if any(forms.values()) else set()
+            acronyms = {a.upper() for a in _ACRONYM.findall(f"{title} {text}")} if any(forms.values()) else set()
             found = 0
             for term in terms:
                 if (stems[term] and stems[term] <= words) or not forms[term].isdisjoint(acronyms):

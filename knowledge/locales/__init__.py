@@ -3,7 +3,8 @@
 A catalog (`en.py`, `fr.py`, `de.py`) holds `NAME` (the language's English name), `MESSAGES` (the sentences
 members read, by key), `TELLING_WORDS` and `ACCENTS` (what tells its text apart, for
 `knowledge.language`), `MONTHS`, `TIME_WORDS` and `GENERIC_WORDS` (how its questions speak of time,
-for `knowledge.time_scope`), and `NO_ANSWER_WORDS`, `NUMBER_WORDS` and `WEEKDAYS` (how a chat model's reply says
+for `knowledge.time_scope`; a language whose function words are not the keyword search's stop words also lists
+them in `FUNCTION_WORDS`), and `NO_ANSWER_WORDS`, `NUMBER_WORDS` and `WEEKDAYS` (how a chat model's reply says
 "I don't know", and the words that are numbers or dates, for `knowledge.grounding`), and `ACRONYMS` (its
 acronyms that other languages write differently, for `acronym_forms`). Adding a language is adding
 one such module and its code to `LANGUAGES`.
@@ -62,10 +63,13 @@ def _acronym_groups() -> dict[str, frozenset[str]]:
 def acronym_forms(word: str) -> frozenset[str]:
     """The forms an acronym takes in every language (upper case, itself included); empty for any other word.
 
-    >>> sorted(acronym_forms("KI")), sorted(acronym_forms("pme")), acronym_forms("MDR")
+    >>> sorted(acronym_forms("KI")), sorted(acronym_forms("PMEs")), acronym_forms("MDR")
     (['AI', 'IA', 'KI'], ['KMU', 'PME', 'SME'], frozenset())
     """
-    return _acronym_groups().get(word.upper(), frozenset())
+    upper = word.upper()
+    if word[-1:] == "s" and word[:-1].isupper():  # "SMEs", "PMEs"
+        upper = upper[:-1]
+    return _acronym_groups().get(upper, frozenset())
 
 
 def language_name(language: str) -> str:

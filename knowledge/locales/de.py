@@ -141,6 +141,15 @@ TIME_WORDS: dict[str, list[str]] = {
     "tomorrow": ["morgen"],
     "this_year": ["dieses jahr", "diesem jahr"],
 }
+# Function words and question verbs ("für", "zur", "kostet", "findet statt"): never what a question is about.
+# English and French ones are the keyword search's stop words (`knowledge.text.STOP_WORDS`); German ones are
+# only left out of a question's topic words (`knowledge.time_scope.topical_words`), not out of the index.
+FUNCTION_WORDS = """der die das den dem des ein eine einen einem einer eines und oder aber für mit von vom zu zum
+    zur bei beim auf aus nach über unter vor hinter neben zwischen durch gegen ohne um an am im in ins ist sind
+    war waren wird werden wurde kann können muss müssen soll sollen darf dürfen möchte gibt es wie wo wann was
+    wer warum welche welcher welches welchen ich du er sie wir ihr mich mir sich uns euch mein meine unser unsere
+    ihre sein seine nicht kein keine noch nur auch schon sehr mehr viel viele findet statt kostet kosten hoch
+    lange bitte gilt"""
 GENERIC_WORDS = """veranstaltung veranstaltungen konferenz konferenzen schulung schulungen
     termin treffen forderaufruf forderaufrufe aufruf aufrufe ausschreibung ausschreibungen forderprogramm
     forderung forderungen frist fristen nachste nachsten nachster kommende kommenden bevorstehende geplante
@@ -169,4 +178,4 @@ WEEKDAYS = "montag dienstag mittwoch donnerstag freitag samstag sonntag"
 # Acronyms that differ from one language to the next, by what they stand for, keyed as in `en.ACRONYMS`.
 ACRONYMS: dict[str, str] = {"artificial intelligence": "KI", "small and medium enterprises": "KMU",
                             "data protection regulation": "DSGVO", "european union": "EU", "value added tax": "MwSt",
-                            "human resources": "HR", "research and development": "F&E"}
+                            "human resources": "HR"}

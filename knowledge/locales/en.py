@@ -162,4 +162,4 @@ WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday"
 # "KI-Workshop" finds the "Atelier IA"); an acronym written alike in every language (MDR, EIC) needs none.
 ACRONYMS: dict[str, str] = {"artificial intelligence": "AI", "small and medium enterprises": "SME",
                             "data protection regulation": "GDPR", "european union": "EU", "value added tax": "VAT",
-                            "human resources": "HR", "research and development": "R&D"}
+                            "human resources": "HR"}

