@@ -35,6 +35,7 @@ from knowledge.time_scope import topical_words
 _WORD = re.compile(r"\w[\w'’-]*")
 _ELISION = re.compile(r"^(?:[ldjmnstc]|qu)['’]", re.IGNORECASE)  # "l'imagerie" -> "imagerie"
 _CACHE_SIZE = 20000
+_COMPOUND_MIN = 11  # letters of a question word read as a compound ("partnercafe"; not "healthcare", "workshop")
 _DESCRIPTION_TERMS = 40  # words of an item compared by meaning: the title's, then the description's first ones
 
 
@@ -180,6 +181,18 @@ def question_terms(question: str) -> list[str]:
 
 
 
+def _compound_of(term: str, words: Sequence[str]) -> bool:
+    """Whether a long word of the question is a compound opening or ending with one of the item's words
+    ("Partnercafé" ~ "Café partenaires", "Mitgliedsbeitrag" ~ "Beitrag"): German writes them as one word.
+
+    >>> _compound_of("Partnercafé", ["café", "partenaires"]), _compound_of("workshop", ["shop"])
+    (True, False)
+    """
+    folded = fold(term)
+    return len(folded) >= _COMPOUND_MIN and any(
+        len(w) >= 4 and w != folded and (folded.startswith(w) or folded.endswith(w)) for w in map(fold, words))
+
+
 class TopicMatcher:
     """Matches topics against items with `embedder` (thread-safe enough: the cache only grows and is cleared).
 
@@ -226,6 +239,8 @@ class TopicMatcher:
             found = 0
             for term in terms:
                 if (stems[term] and stems[term] <= words) or not forms[term].isdisjoint(acronyms):
+                    found += 1
+                elif _compound_of(term, item_terms):
                     found += 1
                 elif item_terms and self._closest(term, item_terms) >= similar:
                     found += 1

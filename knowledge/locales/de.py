@@ -106,7 +106,8 @@ MESSAGES: dict[str, str] = {
 # Telling words only: none that English or French also use ("die", "in", "was", "es", "am" are left out or
 # kept only where the other languages never write them).
 TELLING_WORDS = """der das und ist sind nicht ein eine einen einem einer eines für über wie wann welche welcher
-    welches welchen wo wer warum wieso ich mich mir sich mit von vom zum zur auf bei nach oder aber auch noch nur
+    kostet kosten findet statt gilt welches welchen wo wer warum wieso ich mich mir sich mit von vom zum zur auf
+    bei nach oder aber auch noch nur
     wir sie ihr ihre gibt kann können muss müssen werden wird dem den im zu bis vor seit diese dieser diesen
     dieses nächste nächsten nächster kommende kommenden offen offene offenen bewerbe bewerben veranstaltung
     veranstaltungen förderaufruf förderaufrufe ausschreibung ausschreibungen frist fristen antrag"""
