@@ -182,15 +182,16 @@ def question_terms(question: str) -> list[str]:
 
 
 def _compound_of(term: str, words: Sequence[str]) -> bool:
-    """Whether a long word of the question is a compound opening or ending with one of the item's words
-    ("Partnercafé" ~ "Café partenaires", "Mitgliedsbeitrag" ~ "Beitrag"): German writes them as one word.
+    """Whether a long word of the question is a compound ending with one of the item's words: German writes
+    compounds as one word, and the last part says what it is ("Partnercafé" is a café: "Café partenaires";
+    not the "Partner sourcing service").
 
-    >>> _compound_of("Partnercafé", ["café", "partenaires"]), _compound_of("workshop", ["shop"])
+    >>> _compound_of("Partnercafé", ["café", "partenaires"]), _compound_of("Partnercafé", ["partner", "sourcing"])
     (True, False)
     """
     folded = fold(term)
     return len(folded) >= _COMPOUND_MIN and any(
-        len(w) >= 4 and w != folded and (folded.startswith(w) or folded.endswith(w)) for w in map(fold, words))
+        len(w) >= 4 and w != folded and folded.endswith(w) for w in map(fold, words))
 
 
 class TopicMatcher:
