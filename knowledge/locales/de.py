@@ -33,6 +33,8 @@ MESSAGES: dict[str, str] = {
     "unavailable": "Die Wissensdatenbank ist vorübergehend nicht erreichbar, bitte versuchen Sie es in ein paar "
                    "Minuten erneut.",
     "other_language": "(Die Quelle ist in einer anderen Sprache.)",
+    "other_language_named": "(Die Quelle ist auf {language}.)",
+    "language_names": "en=Englisch fr=Französisch de=Deutsch",
     "also_relevant": "Siehe auch:",
     "llm_failed": "(Der Schreibassistent war nicht erreichbar, daher hier die relevanten Passagen.)",
     "llm_unchecked": "(Die erzeugte Antwort ließ sich nicht anhand ihrer Quellen prüfen, daher hier die "

@@ -32,6 +32,8 @@ MESSAGES: dict[str, str] = {
     "none_match": "nothing matches your question.",
     "unavailable": "The knowledge base is temporarily unavailable, please try again in a few minutes.",
     "other_language": "(The source is in another language.)",
+    "other_language_named": "(The source is in {language}.)",
+    "language_names": "en=English fr=French de=German",
     "also_relevant": "Also on this:",
     "llm_failed": "(The writing assistant was unavailable, so here are the relevant passages.)",
     "llm_unchecked": "(The generated answer could not be checked against its sources, so here are the "

@@ -33,6 +33,8 @@ MESSAGES: dict[str, str] = {
     "unavailable": "La base de connaissances est momentanément indisponible, merci de réessayer dans "
                    "quelques minutes.",
     "other_language": "(La source est dans une autre langue.)",
+    "other_language_named": "(La source est en {language}.)",
+    "language_names": "en=anglais fr=français de=allemand",
     "also_relevant": "À voir aussi :",
     "llm_failed": "(L'assistant de rédaction est indisponible : voici les passages pertinents.)",
     "llm_unchecked": "(La réponse générée n'a pas pu être vérifiée par rapport à ses sources : voici les "

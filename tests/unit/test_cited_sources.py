@@ -130,3 +130,9 @@ def test_a_first_passage_titled_with_every_topic_word_is_quoted_over_a_neighbour
     assert answer.sources[0].url == "https://kb.test/adhesion"
     assert "900 EUR HT. [1]" in answer.text and "1,500 EUR" not in answer.text
     assert "Accreditation programme [2]" in answer.text, "the neighbour is still named after the quote"
+
+
+def test_the_member_is_told_which_language_the_quote_is_in():
+    question = Question(text="Quel délai pour signaler une violation de données ?", language="fr", now=NOW)
+    answer = ExtractiveAnswerer(HashingEmbedder()).answer(question, [BREACH])
+    assert answer.text.splitlines()[-1] == "(La source est en anglais.)"
