@@ -168,10 +168,14 @@ class Concierge:
         """"Quand a lieu l'atelier cybersécurité ?" when the first passage found is an event (a call) and no
         event (call) found carries a topic word of the question, by stem, acronym or same-meaning word in
         another language (`knowledge.answering.items_about`, as listings): the AI workshop's date is not the
-        answer."""
-        if not hits or not question.scope.kind or hits[0].metadata.get("kind") != question.scope.kind:
+        answer. When a guide comes first ("What is the deadline of the cybersecurity call?" found the
+        partner page's "your deadline"), when no passage found carries one."""
+        if not hits or not question.scope.kind:
             return False
-        return not items_about(topics, self._ranking, question.text, records_of(hits, question.scope.kind))
+        if hits[0].metadata.get("kind") == question.scope.kind:
+            return not items_about(topics, self._ranking, question.text, records_of(hits, question.scope.kind))
+        # A guide first: off topic only when no passage found of any kind carries a topic word either.
+        return not items_about(topics, self._ranking, question.text, records_of(hits))
 
     def _write(self, question: Question, hits: list[Hit], outside: Hit | None, on_text: TextSink | None) -> Answer:
         """The answerer's reply; shown while it is written when the front end can and the answerer does."""

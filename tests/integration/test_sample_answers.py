@@ -53,7 +53,8 @@ def test_the_ai_workshop_is_found_by_its_acronym_in_any_language(sample, questio
                                       "When is the next cybersecurity event?",
                                       "Prochain webinaire sur la cybersécurité ?",
                                       "Quels appels sont ouverts pour la cybersécurité ?",
-                                      "Wann ist der nächste Workshop zur Cybersicherheit?"])
+                                      "Wann ist der nächste Workshop zur Cybersicherheit?",
+                                      "What is the deadline of the cybersecurity call?"])
 def test_a_topic_the_sample_does_not_hold_gets_i_dont_know(sample, question):
     reply = ask(sample, question)
     assert reply.abstained and reply.sources == []
