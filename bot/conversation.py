@@ -172,10 +172,9 @@ class Concierge:
         partner page's "your deadline"), when no passage found carries one."""
         if not hits or not question.scope.kind:
             return False
-        if hits[0].metadata.get("kind") == question.scope.kind:
-            return not items_about(topics, self._ranking, question.text, records_of(hits, question.scope.kind))
-        # A guide first: off topic only when no passage found of any kind carries a topic word either.
-        return not items_about(topics, self._ranking, question.text, records_of(hits))
+        # The events (calls) found when one comes first; with a guide first, every passage found.
+        kind = question.scope.kind if hits[0].metadata.get("kind") == question.scope.kind else None
+        return not items_about(topics, self._ranking, question.text, records_of(hits, kind))
 
     def _write(self, question: Question, hits: list[Hit], outside: Hit | None, on_text: TextSink | None) -> Answer:
         """The answerer's reply; shown while it is written when the front end can and the answerer does."""

@@ -297,10 +297,9 @@ class ExtractiveAnswerer(Answerer):
                 body.append(f"{ref.title}: {status} [{ref.n}]")
         body.extend(lines)
         foreign = {ref.language for ref in sources if ref.language and ref.language != question.language}
-        if foreign:  # "(La source est en anglais.)": which language, when the member's catalog can name it
-            named = dict(pair.split("=", 1) for pair in t["language_names"].split())
-            body.append(t["other_language_named"].format(language=named[next(iter(foreign))])
-                        if len(foreign) == 1 and next(iter(foreign)) in named else t["other_language"])
+        if foreign:  # "(La source est en anglais.)": which language, when there is one the catalog names
+            name = t.get(f"language_{next(iter(foreign))}") if len(foreign) == 1 else None
+            body.append(t["other_language_named"].format(language=name) if name else t["other_language"])
         return Answer("\n".join(body), question.language, sources)
 
 

@@ -310,13 +310,13 @@ class Retriever:
             return
         nearest = sorted((h for h in hits.values() if h.dense > 0),
                          key=lambda h: -h.dense)[:ranking.translation_passages]
-        described = self.keyword_index.describe([h.id for h in nearest])
-        languages = [str(described[h.id][0].get("language") or "") for h in nearest if h.id in described]
-        other = Counter(code for code in languages if code and code != language).most_common(1)
+        language_of = {cid: str(meta.get("language") or "")
+                       for cid, (meta, _, _) in self.keyword_index.describe([h.id for h in nearest]).items()}
+        other = Counter(code for code in language_of.values() if code and code != language).most_common(1)
         if not other or other[0][1] * 2 <= len(nearest):
             return
         pages_language = other[0][0]
-        ids = [h.id for h in nearest if h.id in described and described[h.id][0].get("language") == pages_language]
+        ids = [h.id for h in nearest if language_of.get(h.id) == pages_language]
         try:
             texts = self._store.get_chunks(ids, include=["documents"]).documents
         except StoreUnavailable:

@@ -34,7 +34,9 @@ MESSAGES: dict[str, str] = {
                    "Minuten erneut.",
     "other_language": "(Die Quelle ist in einer anderen Sprache.)",
     "other_language_named": "(Die Quelle ist auf {language}.)",
-    "language_names": "en=Englisch fr=Französisch de=Deutsch",
+    "language_en": "Englisch",
+    "language_fr": "Französisch",
+    "language_de": "Deutsch",
     "also_relevant": "Siehe auch:",
     "llm_failed": "(Der Schreibassistent war nicht erreichbar, daher hier die relevanten Passagen.)",
     "llm_unchecked": "(Die erzeugte Antwort ließ sich nicht anhand ihrer Quellen prüfen, daher hier die "

@@ -33,7 +33,9 @@ MESSAGES: dict[str, str] = {
     "unavailable": "The knowledge base is temporarily unavailable, please try again in a few minutes.",
     "other_language": "(The source is in another language.)",
     "other_language_named": "(The source is in {language}.)",
-    "language_names": "en=English fr=French de=German",
+    "language_en": "English",
+    "language_fr": "French",
+    "language_de": "German",
     "also_relevant": "Also on this:",
     "llm_failed": "(The writing assistant was unavailable, so here are the relevant passages.)",
     "llm_unchecked": "(The generated answer could not be checked against its sources, so here are the "

@@ -34,7 +34,9 @@ MESSAGES: dict[str, str] = {
                    "quelques minutes.",
     "other_language": "(La source est dans une autre langue.)",
     "other_language_named": "(La source est en {language}.)",
-    "language_names": "en=anglais fr=français de=allemand",
+    "language_en": "anglais",
+    "language_fr": "français",
+    "language_de": "allemand",
     "also_relevant": "À voir aussi :",
     "llm_failed": "(L'assistant de rédaction est indisponible : voici les passages pertinents.)",
     "llm_unchecked": "(La réponse générée n'a pas pu être vérifiée par rapport à ses sources : voici les "
