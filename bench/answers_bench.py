@@ -38,6 +38,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DEV_QA, percentile, read_jsonl, table  # noqa: E402
 
 CORPUS = {"gdpr": "gdpr", "cnil-hard": "cnil", "cnil": "cnil", "crpa": "crpa"}
+OWN_SETS = Path(__file__).resolve().parent / "data"  # dev sets we wrote ourselves: <name>/corpus, <name>/qa.jsonl
+
+
+def set_paths(name: str) -> tuple[Path, Path]:
+    """A dev set's corpus folder and question file: ours under bench/data (the calendar set), else ../shared."""
+    own = OWN_SETS / name
+    if (own / "qa.jsonl").exists():
+        return own / "corpus", own / "qa.jsonl"
+    if name not in CORPUS:
+        raise SystemExit(f"--sets: unknown set {name!r} (known: {', '.join([*CORPUS, 'calendar'])})")
+    return DEV_QA / CORPUS[name] / "corpus", DEV_QA / name / "qa.jsonl"
 
 
 def baseline_index(corpus: Path, embedder, where: Path):  # noqa: ANN001
@@ -54,6 +65,14 @@ def baseline_index(corpus: Path, embedder, where: Path):  # noqa: ANN001
             _, front, text = text.split("---", 2)
             meta["url"] = str((yaml.safe_load(front) or {}).get("url") or "")
         docs.append(Document(page_content=text, metadata=meta))
+    for path in sorted(corpus.glob("*.ics")):  # what a user would write: one document per event, its fields
+        import icalendar
+
+        for event in icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT"):
+            text = "\n".join(str(event.get(f, "")) for f in ("SUMMARY", "LOCATION", "DESCRIPTION"))
+            start = event.get("DTSTART")
+            docs.append(Document(page_content=f"{text}\n{start.dt if start else ''}",
+                                 metadata={"path": path.name, "url": str(event.get("URL", ""))}))
     chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(docs)
     return Chroma.from_documents(chunks, embedder, collection_name="baseline", persist_directory=str(where))
 
@@ -143,8 +162,7 @@ def quality(sets: list[str], model: str, overrides: dict[str, object], modes: li
             llm, server = local_model_settings(Path(tmp))
         try:
             for name in sets:
-                corpus = DEV_QA / CORPUS[name] / "corpus"
-                qa = DEV_QA / name / "qa.jsonl"
+                corpus, qa = set_paths(name)
                 questions = read_jsonl(qa)
                 settings = KnowledgeSettings(store_path=Path(tmp) / name, _env_file=None)
                 ranking = replace(default_ranking(settings), **overrides)
