@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from knowledge.answering import Answer, Answerer, Question, SourceRef, abstain, items_about, records_of, texts
@@ -22,6 +22,8 @@ from knowledge.store import StoreError, StoreUnavailable
 from knowledge.text import keywords
 from knowledge.time_scope import parse_time_scope
 from knowledge.topic_match import TopicMatcher, question_names
+
+_DATED_KINDS = frozenset({"event", "funding_call"})
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +119,14 @@ class Concierge:
         filters = Filters(role=incoming.role, scope=scope, now=now, exclude=tuple(incoming.exclude))
         listing = bool(scope.kind and filters.has_time_window)
         try:
-            hits = self._retriever.search(query, filters, k=self._top_k, language=language)
+            hits = self._retriever.search(query, filters, k=self._k(listing), language=language)
+            found_kind = str(hits[0].metadata.get("kind", "")) if hits else ""
+            if not scope.kind and scope.has_time_words and found_kind in _DATED_KINDS:
+                # "Next cybersecurity thing?": no word says event or call, the time words and what was found do.
+                scope = replace(scope, kind=found_kind)
+                filters = replace(filters, scope=scope)
+                listing = filters.has_time_window
+                hits = self._retriever.search(query, filters, k=self._k(listing), language=language)
             outside = self._retriever.named_outside_window(query, filters, hits) if listing else None
         except StoreError as exc:
             # Members' words stay out of the log above DEBUG (README: members' data): the language says enough.
@@ -132,6 +141,7 @@ class Concierge:
         sure = self._ranking.confidence(hits + ([outside] if outside else []))
         question = Question(text=query, language=language, now=now, scope=scope, listing=listing)
         contact = self._contacts.get(language) or self._contacts["en"]
+        about: list[Hit] | None = hits
         if listing and hits:
             result = self._write(question, hits, outside, incoming.on_text)
         elif self._ranking.unsure(hits + ([outside] if outside else []), language) or not (hits or outside):
@@ -147,11 +157,11 @@ class Concierge:
                         len(unknown), language)
             logger.debug("abstained names=%r", unknown)
             result = abstain(question, contact)
-        elif not listing and self._names is not None and self._off_topic(self._names, question, hits):
+        elif not listing and self._names is not None and (about := self._on_topic(self._names, question, hits)) is None:
             logger.info("abstained: no %s found carries the question's topic language=%s", scope.kind, language)
             result = abstain(question, contact)
-        else:
-            result = self._write(question, hits, outside, incoming.on_text)
+        else:  # the event or call the question is about first
+            result = self._write(question, about if about is not None else hits, outside, incoming.on_text)
         if result.abstained and not result.sources:  # an answerer that found nothing: say whom to ask, in kind
             note = result.note
             result = abstain(question, contact)
@@ -164,17 +174,32 @@ class Concierge:
             confidence=sure,
         )
 
-    def _off_topic(self, topics: TopicMatcher, question: Question, hits: list[Hit]) -> bool:
-        """"Quand a lieu l'atelier cybersécurité ?" when the first passage found is an event (a call) and no
-        event (call) found carries a topic word of the question, by stem, acronym or same-meaning word in
-        another language (`knowledge.answering.items_about`, as listings): the AI workshop's date is not the
-        answer. When a guide comes first ("What is the deadline of the cybersecurity call?" found the
-        partner page's "your deadline"), when no passage found carries one."""
+    def _k(self, listing: bool) -> int:
+        """How many passages to read: a listing picks its items among more of its window's (`listing_passages`)."""
+        return max(self._top_k, self._ranking.listing_passages) if listing else self._top_k
+
+    def _on_topic(self, topics: TopicMatcher, question: Question, hits: list[Hit]) -> list[Hit] | None:
+        """The hits to answer a question about an event (a call) from, the one about it first; None when none is.
+
+        None ("I don't know"): "Quand a lieu l'atelier cybersécurité ?" when the first passage found is an event
+        (a call) and no event (call) found carries a topic word of the question, by stem, acronym or
+        same-meaning word in another language (`knowledge.answering.items_about`, as listings): the AI
+        workshop's date is not the answer. When a guide comes first ("What is the deadline of the cybersecurity
+        call?" found the partner page's "your deadline"), when no passage found carries one.
+        Reordered: "Où se passe la soirée télémédecine franco-suisse ?" found a past telemedicine webinar first;
+        the event carrying most of the question's words (the rarer weighing more) is answered from."""
         if not hits or not question.scope.kind:
-            return False
+            return hits
         # The events (calls) found when one comes first; with a guide first, every passage found.
         kind = question.scope.kind if hits[0].metadata.get("kind") == question.scope.kind else None
-        return not items_about(topics, self._ranking, question.text, records_of(hits, kind))
+        about = items_about(topics, self._ranking, question.text, records_of(hits, kind))
+        if not about:
+            return None
+        chosen = {hit.record_key for hit in about}
+        if kind is None or hits[0].record_key in chosen:
+            return hits
+        first = about[0].record_key  # the best found of them
+        return [h for h in hits if h.record_key == first] + [h for h in hits if h.record_key != first]
 
     def _write(self, question: Question, hits: list[Hit], outside: Hit | None, on_text: TextSink | None) -> Answer:
         """The answerer's reply; shown while it is written when the front end can and the answerer does."""

@@ -320,7 +320,8 @@ class Digests:
                    and int(m["deadline_ts"]) < int(horizon.timestamp())]
         return Digest(target, now, audience,
                       added=self._items(added, "deadline_ts"), closing=self._items(closing, "deadline_ts"),
-                      events=self._items(events, "start_ts"), known_calls=known)
+                      events=self._items([m for m in events if m.get("status") != "cancelled"], "start_ts"),
+                      known_calls=known)
 
     def _records(self, where: ChunkFilter) -> list[dict[str, MetadataValue]]:
         """The metadata of each record (a call, an event) the filter keeps, once per record."""

@@ -7,11 +7,12 @@ asks a chat model instead and falls back to it.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 import numpy as np
@@ -44,7 +45,7 @@ class SourceRef:
     score: float
     language: str = ""
     dates: dict[str, str] = field(default_factory=dict)  # start/end/deadline/opens as shown
-    status: str | None = None  # "open", "closed", "upcoming", "past"
+    status: str | None = None  # "open", "closed", "upcoming", "past", "cancelled"
 
     def as_dict(self) -> dict[str, object]:
         return {"n": self.n, "title": self.title, "url": self.url, "path": self.path, "kind": self.kind,
@@ -75,11 +76,13 @@ class Question:
 
 
 def status_of(meta: dict, now: datetime) -> str | None:
-    """open/closed for calls, upcoming/past for events, from their sortable dates."""
+    """open/closed for calls, upcoming/past (or cancelled) for events, from their sortable dates."""
     now_ts = int(now.timestamp())
     if meta.get("kind") == "funding_call" and "deadline_ts" in meta:
         return "open" if int(meta["deadline_ts"]) >= now_ts else "closed"
     if meta.get("kind") == "event" and "start_ts" in meta:
+        if meta.get("status") == "cancelled":
+            return "cancelled"
         return "upcoming" if int(meta.get("end_ts", meta["start_ts"])) >= now_ts else "past"
     return None
 
@@ -101,7 +104,8 @@ def status_phrase(ref: SourceRef, language: str) -> str:
         return t["closed" if ref.status == "closed" else "open_until"].format(
             date=written_date(ref.dates["deadline"], language))
     if ref.kind == "event" and "start" in ref.dates:
-        return t["past_event" if ref.status == "past" else "upcoming_event"].format(
+        return t["past_event" if ref.status == "past" else "cancelled_event" if ref.status == "cancelled"
+                 else "upcoming_event"].format(
             date=written_date(ref.dates["start"], language))
     return ""
 
@@ -141,7 +145,11 @@ class ExtractiveAnswerer(Answerer):
 
     def _listing(self, question: Question, hits: Sequence[Hit], outside: Hit | None) -> Answer:
         t = texts(question.language)
-        candidates = self._about(question, records_of(hits))
+        records = records_of(hits)
+        # "The next wearables event" is one that takes place; when only cancelled ones are about it, the member
+        # hears they are cancelled rather than "nothing matches".
+        candidates = (self._about(question, [hit for hit in records if not cancelled(hit)])
+                      or self._about(question, [hit for hit in records if cancelled(hit)]))
         field_name = "start_ts" if question.scope.kind == "event" else "deadline_ts"
         ordered = sorted(candidates, key=lambda h: int(h.metadata.get(field_name, 0)))[: self._max_listed]
         if question.scope.kind == "event":
@@ -152,8 +160,10 @@ class ExtractiveAnswerer(Answerer):
         if question.scope.end is not None and question.scope.kind == "funding_call":
             heading += f" ({t['before'].format(date=written_day(question.scope.end.date(), question.language))})"
         elif question.scope.start is not None and question.scope.end is not None:
-            heading += " (" + t["between"].format(start=written_day(question.scope.start.date(), question.language),
-                                                  end=written_day(question.scope.end.date(), question.language)) + ")"
+            first, last = question.scope.start.date(), (question.scope.end - timedelta(microseconds=1)).date()
+            heading += " (" + (t["on_day"].format(date=written_day(first, question.language)) if first == last else
+                               t["between"].format(start=written_day(first, question.language),
+                                                   end=written_day(last, question.language))) + ")"
         lines, sources = [], []
         if outside is not None:
             ref = source_ref(1, outside, question.now, _first_line(outside.text))
@@ -278,23 +288,29 @@ class ExtractiveAnswerer(Answerer):
         numbers: dict[int, int] = {}
         sources: list[SourceRef] = []
         lines: list[str] = []
+        places: dict[int, str] = {}  # an event's place, said with its date
         for i in chosen:
             index, _, _, sentence = units[i]
             if index not in numbers:
                 numbers[index] = len(sources) + 1
                 hit = pool[index]
                 sources.append(source_ref(numbers[index], hit, question.now, hit.text[:1000]))
+                if hit.metadata.get("kind") == "event" and hit.metadata.get("location"):
+                    places[numbers[index]] = str(hit.metadata["location"])
             ref = sources[numbers[index] - 1]  # its status line below gives a call's deadline, an event's start
-            dated = bool(status_phrase(ref, question.language))
-            given = ("deadline" if ref.kind == "funding_call" else "start") if dated else None
+            given: set[str] = set()
+            if status_phrase(ref, question.language):
+                given = {"deadline"} if ref.kind == "funding_call" else {"start", "location"} if ref.n in places \
+                    else {"start"}
             fact = _fact_line(sentence, question.language, given=given)
             if fact != "":
                 lines.append(f"{fact or sentence} [{numbers[index]}]")
         body = [t["frame"]]
-        for ref in sources:  # a call's deadline or an event's date first, open or closed, in the member's words
+        for ref in sources:  # a call's deadline or an event's date and place first, in the member's words
             status = status_phrase(ref, question.language)
             if status:
-                body.append(f"{ref.title}: {status} [{ref.n}]")
+                place = f", {places[ref.n]}" if ref.n in places else ""
+                body.append(f"{ref.title}: {status}{place} [{ref.n}]")
         body.extend(lines)
         foreign = {ref.language for ref in sources if ref.language and ref.language != question.language}
         if foreign:  # "(La source est en anglais.)": which language, when there is one the catalog names
@@ -308,17 +324,28 @@ def items_about(topics: TopicMatcher, ranking: Ranking, question: str, candidate
 
     Each topic word of the question (its acronyms included: "AI", "IA", "KI") matches an item by the same word,
     or by a word of the same meaning in another language ("AI" ~ "IA", "healthcare" ~ "santé":
-    `knowledge.topic_match`, `Ranking.topic_word_similarity`); the items matching the most topic words are
-    kept. When no item carries any of them, none is about what was asked ("the next blockchain workshop" is
-    not the AI workshop, however close their cosines: with the default model an unrelated event can stand
-    out from the others as much as a synonym's). A question without topic words keeps every item.
+    `knowledge.topic_match`, `Ranking.topic_word_similarity`); the items matching the most of them are kept,
+    each word weighing by how few items carry it ("the next women in health tech event" in a health-tech
+    calendar: "women" decides, "health" and "tech" are everywhere). When no item carries any of them, none
+    is about what was asked ("the next blockchain workshop" is not the AI workshop, however close their
+    cosines: with the default model an unrelated event can stand out from the others as much as a
+    synonym's). A question without topic words keeps every item.
     """
-    terms = question_terms(question)
+    terms = question_terms(question, hyphen_parts=True)
     if not terms or not candidates:
         return candidates
-    found = topics.words_found(terms, [(str(h.metadata.get("title", "")), h.text) for h in candidates],
+    found = topics.terms_found(terms, [(str(h.metadata.get("title", "")), h.text) for h in candidates],
                                word_similarity=ranking.topic_word_similarity)
-    return [hit for hit, share in zip(candidates, found) if share > 0 and share == max(found)]
+    carried = [sum(flags[i] for flags in found) for i in range(len(terms))]
+    weight = [math.log((len(candidates) + 1) / (n + 0.5)) for n in carried]  # rarer among the items, weightier
+    scores = [round(sum(w for w, hit in zip(weight, flags) if hit), 9) for flags in found]
+    return [hit for hit, score in zip(candidates, scores) if score > 0 and score == max(scores)]
+
+
+def cancelled(hit: Hit) -> bool:
+    """An event its calendar marks cancelled (STATUS:CANCELLED): kept in the index, listed only when no event
+    that takes place is about the question."""
+    return hit.metadata.get("status") == "cancelled"
 
 
 def records_of(hits: Sequence[Hit], kind: str | None = None) -> list[Hit]:
@@ -345,24 +372,24 @@ def _fact_names() -> dict[str, str]:
             for key, text in messages(language).items() if key.startswith("fact_")}
 
 
-def _fact_line(sentence: str, language: str, *, given: str | None) -> str | None:
+def _fact_line(sentence: str, language: str, *, given: Collection[str] = ()) -> str | None:
     """A call's or event's facts line ("Début: 2026-12-10 14:00 (UTC+01:00)", written at ingestion in the
-    record's language) in the member's words ("Starts: 10 December 2026, 14:00"); "" to leave out the fact
-    the status line already `given` (a call's deadline, an event's start); None when the sentence is not a
-    facts line.
+    record's language) in the member's words ("Starts: 10 December 2026, 14:00"); "" to leave out the facts
+    the status line already `given` (a call's deadline, an event's start and place); None when the sentence
+    is not a facts line.
 
-    >>> _fact_line("Début: 2026-12-10 14:00 (UTC+01:00)", "en", given=None)
+    >>> _fact_line("Début: 2026-12-10 14:00 (UTC+01:00)", "en")
     'Starts: 10 December 2026, 14:00'
-    >>> _fact_line("Lieu: Lyon", "de", given="start"), _fact_line("Date limite: 2027-01-29", "en", given="deadline")
+    >>> _fact_line("Lieu: Lyon", "de", given={"start"}), _fact_line("Date limite: 2027-01-29", "en", given={"deadline"})
     ('Ort: Lyon', '')
-    >>> _fact_line("Date limite: 2026-12-01", "en", given="start")  # an event's registration deadline stays
+    >>> _fact_line("Date limite: 2026-12-01", "en", given={"start"})  # an event's registration deadline stays
     'Deadline: 1 December 2026'
     """
     found = _FACT_LINE.match(sentence.strip())
     name = _fact_names().get(fold(found.group(1).strip())) if found else None
     if found is None or name is None:
         return None
-    if name == given:
+    if name in given:
         return ""
     value = found.group(2).strip()
     return f"{messages(language)['fact_' + name]}: {written_date(value, language) if name in _DATE_FACTS else value}"

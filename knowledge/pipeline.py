@@ -32,6 +32,7 @@ from knowledge.worker import FileFailed, FileJob, FileWorker, read_file
 logger = logging.getLogger(__name__)
 
 PIPELINE_VERSION = "1"  # bump when loaders or chunking change what a file turns into
+CALENDAR_VERSION = "2"  # ... or this, when only the calendar loader does (2: CATEGORIES, STATUS:CANCELLED)
 # Write finished sources after this many new texts: progress survives a crash. Each write also looks up the
 # sources' old chunk ids and updates the manifest: 1,024 cost 20-40% less per chunk than 256 (bench notes).
 _GROUP_TEXTS = 1024
@@ -109,7 +110,7 @@ class Ingestor:
         if source.path.suffix.lower() in {".ics", ".ical", ".jcal"}:
             # Recurring events are expanded around today: re-expand weekly even when the file is unchanged.
             year, week = now.isocalendar()[:2]
-            parts.append(f"{year}-W{week:02d}")
+            parts.append(f"{year}-W{week:02d}|cal{CALENDAR_VERSION}")
         return "|".join(parts)
 
     def _fingerprint(self, source: Source, now: datetime) -> str:

@@ -44,6 +44,7 @@ class Ranking:
     # and a keyword search with them is fused for the chunks in that language, at `translated_keyword_weight`.
     translated_keyword_weight: float = 0.5
     translation_passages: int = 20
+    translation_share: float = 0.5  # "more than half": more than this share of them in one other language
     translation_words: int = 40
     translation_similarity: float = 0.6
     translations_per_word: int = 3
@@ -86,6 +87,9 @@ class Ranking:
     # question when their vectors are this close ("AI" ~ "IA" 0.68, "workshop" ~ "atelier" 0.90, while
     # "healthcare" ~ "medtech" 0.56 with the default model).
     topic_word_similarity: float = 0.65
+    # ... picked among this many passages of the asked window (the best by meaning and keywords): in a calendar
+    # of 60 events the one about "women in health tech" need not be among the 10 nearest to the question.
+    listing_passages: int = 40
     cite_closeness: float = 0.6
     cite_meaning_closeness: float = 0.6
 

@@ -37,8 +37,11 @@ _CALL_NOUNS = _words("call_noun")
 _UPCOMING = _words("upcoming")
 _OPEN = _words("open")
 _PAST = _words("past")
+# "before March", "before 20 March", "avant le 20 mars", "before March 20th"
 _BEFORE = re.compile(r"\b(?:" + _alternatives("before") + r")\s+" + _ARTICLE
-                     + r"(?P<end_of>(?:" + _alternatives("end_of") + r")\s+)?" + _MONTH + _YEAR)
+                     + r"(?P<end_of>(?:" + _alternatives("end_of") + r")\s+)?"
+                     + r"(?:(?P<day>[12]?\d|3[01])(?:st|nd|rd|th|er|\.)?\s+(?:of\s+)?)?" + _MONTH
+                     + r"(?:\s+(?P<day_after>[12]?\d|3[01])(?:st|nd|rd|th)?\b)?" + _YEAR)
 _AFTER = re.compile(r"\b(" + _alternatives("after") + r")\s+" + _ARTICLE + _MONTH + _YEAR)
 _WITHIN = re.compile(r"\b(" + _alternatives("within") + r")\s+" + _MONTH + _YEAR)
 _THIS_MONTH = _words("this_month")
@@ -48,6 +51,18 @@ _NEXT_WEEK = _words("next_week")
 _TODAY = _words("today")
 _TOMORROW = _words("tomorrow")
 _THIS_YEAR = _words("this_year")
+_WEEKDAYS: dict[str, int] = {day: number for module in catalogs().values()
+                             for number, day in enumerate(module.WEEKDAYS.split())}
+_WEEKDAY = r"(?P<weekday>" + "|".join(_WEEKDAYS) + r")"
+_DAY = r"(?P<day>[12]?\d|3[01])(?:st|nd|rd|th|er|\.)?"
+# "4 March", "Thursday 4 March 2027", "le jeudi 4 mars", "am 4. März", "March 4th", "March 20":
+_DAY_MONTH = re.compile(r"\b(?:" + _WEEKDAY + r",?\s+)?" + _DAY + r"\s+(?:of\s+)?" + _MONTH + _YEAR)
+_MONTH_DAY = re.compile(r"\b" + _MONTH + r"\s+" + _DAY + r"\b(?:,?\s+(?P<year>20\d\d))?")
+# "next Tuesday", "on Tuesday", "mardi prochain", "nächsten Dienstag"
+_WEEKDAY_NAMED = re.compile(r"\b(?:(?P<word>" + _alternatives("next_weekday") + r")\s+)?" + _WEEKDAY
+                            + r"(?P<after>\s+(?:" + _alternatives("upcoming") + r"))?\b")
+_WEEK_OF = re.compile(r"\b(?:" + _alternatives("week_of") + r")\s*$")
+_WEEKEND_OF = re.compile(r"\b(?:" + _alternatives("weekend_of") + r")\s*$")
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,11 @@ class TimeScope:
     end: datetime | None = None  # exclusive
     upcoming_only: bool = False  # events not yet over / calls not yet closed
     past_only: bool = False
+
+    @property
+    def has_time_words(self) -> bool:
+        """Whether the question says when ("next", "in March", "past"), whatever it is about."""
+        return bool(self.start or self.end or self.upcoming_only or self.past_only)
 
     @property
     def is_empty(self) -> bool:
@@ -83,6 +103,41 @@ def _resolve_month(month: int, year: str | None, now: datetime) -> datetime:
         return _month_start(int(year), month, now)
     chosen = now.year if month >= now.month else now.year + 1
     return _month_start(chosen, month, now)
+
+
+def _day_asked(text: str, now: datetime) -> tuple[datetime, datetime] | None:
+    """The day a question names ("le jeudi 4 mars", "March 20th", "next Tuesday"), or the week or weekend of it
+    ("la semaine du 7 juin", "the weekend of March 20"), as [start, end); None when it names none. A date
+    without a year is the next such date from today; a weekday alone, the next such day (today's included,
+    unless "next" says the one after)."""
+    today = now.date()
+    found = _DAY_MONTH.search(text) or _MONTH_DAY.search(text)
+    day: date | None = None
+    if found:
+        month, number = _MONTHS[found.group("month")], int(found.group("day"))
+        year = int(found.group("year")) if found.group("year") else now.year
+        try:
+            day = date(year, month, number)
+            if not found.group("year") and day < today:
+                day = date(year + 1, month, number)
+        except ValueError:  # "31 June"
+            return None
+    else:
+        named = _WEEKDAY_NAMED.search(text)
+        if named is None or not (named.group("word") or named.group("after")):
+            return None  # a bare weekday ("the Tuesday office hour") names no date
+        ahead = (_WEEKDAYS[named.group("weekday")] - today.weekday()) % 7
+        nextword = named.group("after") or (named.group("word") and _UPCOMING.fullmatch(named.group("word")))
+        day = today + timedelta(days=ahead or (7 if nextword else 0))
+    start = datetime.combine(day, time(0, 0), now.tzinfo)
+    before = text[: found.start()] if found else ""
+    if _WEEK_OF.search(before):
+        start -= timedelta(days=day.weekday())
+        return start, start + timedelta(days=7)
+    if _WEEKEND_OF.search(before):  # Saturday and Sunday of that week (the one ahead from a weekday)
+        start += timedelta(days=5 - day.weekday()) if day.weekday() < 5 else -timedelta(days=day.weekday() - 5)
+        return start, start + timedelta(days=2)
+    return start, start + timedelta(days=1)
 
 
 def parse_time_scope(question: str, now: datetime) -> TimeScope:
@@ -113,6 +168,11 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
         end = _resolve_month(_MONTHS[before.group("month")], before.group("year"), now)
         if before.group("end_of"):
             end = _next_month(end)
+        elif number := before.group("day") or before.group("day_after"):  # "before 20 March": up to that day
+            end = end.replace(day=min(int(number), (_next_month(end) - timedelta(days=1)).day))
+            if end < today and not before.group("year"):  # this month's day gone: next year's
+                end = _resolve_month(end.month, str(end.year + 1), now).replace(day=min(end.day, 28 if end.month == 2
+                                                                                         else end.day))
         upcoming = True
     if after:
         start = _next_month(_resolve_month(_MONTHS[after.group("month")], after.group("year"), now))
@@ -136,6 +196,8 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
         start, end = today + timedelta(days=1), today + timedelta(days=2)
     elif _THIS_YEAR.search(text):
         start, end = today, datetime.combine(date(now.year + 1, 1, 1), time(0, 0), now.tzinfo)
+    elif not (before or after) and (day := _day_asked(text, now)) is not None:
+        start, end = day
     if start is not None and start < now and end is not None and end > now and kind != "funding_call":
         upcoming = True  # "this month's events": the ones still ahead of us
     past = past and not upcoming and kind != "funding_call"

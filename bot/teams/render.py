@@ -48,7 +48,7 @@ def _date_note(ref: SourceRef, language: str) -> str:
         deadline = written_date(ref.dates["deadline"], language)
         return f"{_capitalized(message('source_deadline', language))} {deadline}{status}"
     if ref.kind == "event" and ref.dates.get("start"):
-        status = f" ({message('status_past', language)})" if ref.status == "past" else ""
+        status = f" ({message('status_' + ref.status, language)})" if ref.status in ("past", "cancelled") else ""
         start = written_date(ref.dates["start"], language)
         return f"{_capitalized(message('source_start', language))} {start}{status}"
     return ""

@@ -281,8 +281,8 @@ def _facts(fields: dict[str, object], dates: dict[str, datetime], language: str,
 
     facts: list[str] = []
     plain: dict[str, str] = {}
-    for name in ("reference", "funder", "opens", "deadline", "start", "end", "budget", "eligibility",
-                 "location", "registration_url"):
+    for name in ("status", "reference", "funder", "opens", "deadline", "start", "end", "budget", "eligibility",
+                 "location", "topics", "registration_url"):
         value: str
         if name in dates:
             value = str(format_moment(dates[name]))
@@ -291,7 +291,8 @@ def _facts(fields: dict[str, object], dates: dict[str, datetime], language: str,
         else:
             continue
         plain[name] = value
-        facts.append(f"{message('fact_' + name, language)}: {value}")
+        shown = message("status_cancelled", language) if (name, value) == ("status", "cancelled") else value
+        facts.append(f"{message('fact_' + name, language)}: {shown}")
     for key, extra_value in (extra or {}).items():
         facts.append(f"{key}: {extra_value}")
     return facts, plain

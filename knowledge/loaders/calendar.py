@@ -65,6 +65,14 @@ def _first(component, name: str):
     return value[0] if isinstance(value, list) and value else value
 
 
+def _categories(event) -> str:  # noqa: ANN001 - an icalendar Event
+    """CATEGORIES, however many properties and values: 'Workshop, Cybersecurity'."""
+    value = event.get("CATEGORIES")
+    properties = value if isinstance(value, list) else [value] if value is not None else []
+    names = (str(name).strip() for prop in properties for name in getattr(prop, "cats", [prop]))
+    return ", ".join(dict.fromkeys(name for name in names if name))
+
+
 def _event_record(event, ctx: LoadContext):
     start_prop = _first(event, "DTSTART")
     if start_prop is None:
@@ -91,6 +99,10 @@ def _event_record(event, ctx: LoadContext):
         fields["location"] = _text(event, "LOCATION")
     if _text(event, "URL"):
         fields["url"] = _text(event, "URL")
+    if _categories(event):  # "Workshop, Cybersecurity": what the event is about, often in no other field
+        fields["topics"] = _categories(event)
+    if _text(event, "STATUS").upper() == "CANCELLED":  # kept, so "is it still on?" gets its answer
+        fields["status"] = "cancelled"
     audience = _text(event, "X-CLUSTER-AUDIENCE") or _text(event, "CLASS").lower()
     if audience in {"public", "member", "staff"}:
         fields["audience"] = audience

@@ -19,10 +19,12 @@ MESSAGES: dict[str, str] = {
     "heading_colon": ":",
     "before": "Frist vor dem {date}",
     "between": "vom {start} bis {end}",
+    "on_day": "am {date}",
     "closed": "geschlossen am {date}",
     "open_until": "offen bis {date}",
     "past_event": "diese Veranstaltung fand am {date} statt",
     "upcoming_event": "am {date}",
+    "cancelled_event": "abgesagt (geplant war der {date})",
     "nothing": "Dazu finde ich nichts in der Wissensdatenbank des Clusters, und ich möchte nicht raten. "
                "Bitte wenden Sie sich an {contact}.",
     "nothing_listed": "Ich habe in der Wissensdatenbank des Clusters keine {what} gefunden. Für alles, was dort "
@@ -60,6 +62,7 @@ MESSAGES: dict[str, str] = {
     "status_closed": "geschlossen",
     "status_open": "offen",
     "status_past": "vergangen",
+    "status_cancelled": "abgesagt",
     "status_upcoming": "bevorstehend",
     "sources_heading": "Quellen",
     "feedback_up": "Hilfreich",
@@ -75,6 +78,8 @@ MESSAGES: dict[str, str] = {
     "fact_end": "Ende",
     "fact_location": "Ort",
     "fact_registration_url": "Anmeldung",
+    "fact_topics": "Themen",
+    "fact_status": "Status",
     # Slack's App Home (bot.slack.render.home_view)
     "home_intro": "Fragen Sie mich nach Förderaufrufen, Veranstaltungen, Programmen und Leistungen des Clusters, "
                   "auf Deutsch, Französisch oder Englisch: erwähnen Sie mich in einem Kanal, schreiben Sie mir hier "
@@ -124,7 +129,10 @@ MONTHS: dict[str, int] = {
 }
 TIME_WORDS: dict[str, list[str]] = {
     "event": [r"veranstaltung(?:en)?", r"workshops?", r"konferenz(?:en)?", r"schulung(?:en)?",
-              "termin", r"treffen", "wann ist", "wann findet"],
+              "termin", r"treffen", "wann ist", "wann findet",
+              # kinds of events that also say what the event is about: not GENERIC_WORDS ("der nächste Hackathon")
+              r"hackathons?", r"messen?", r"seminare?", r"stammtisch(?:e)?", r"fruhstucke?", r"vortrage?",
+              r"vortrag", r"tagung(?:en)?", r"kongress(?:e)?", r"sprechstunden?", r"empfange?", r"webinare?"],
     "call": [r"forderaufrufe?", r"aufrufe?", r"ausschreibung(?:en)?", r"forderprogramme?", r"forderung(?:en)?",
              r"fristen", "frist", r"bewerbungsfrist(?:en)?", r"einreichungsfrist(?:en)?"],
     "call_noun": [r"forderaufrufe?", r"aufrufe?", r"ausschreibung(?:en)?"],
@@ -145,6 +153,9 @@ TIME_WORDS: dict[str, list[str]] = {
     "today": ["heute"],
     "tomorrow": ["morgen"],
     "this_year": ["dieses jahr", "diesem jahr"],
+    "week_of": ["die woche vom", "der woche vom", "woche vom"],
+    "weekend_of": ["das wochenende vom", "am wochenende vom", "wochenende vom"],
+    "next_weekday": [r"nachsten?", "kommenden?", "am"],
 }
 # Function words and question verbs ("für", "zur", "kostet", "findet statt"): never what a question is about.
 # English and French ones are the keyword search's stop words (`knowledge.text.STOP_WORDS`); German ones are

@@ -19,10 +19,12 @@ MESSAGES: dict[str, str] = {
     "heading_colon": ":",
     "before": "closing before {date}",
     "between": "from {start} to {end}",
+    "on_day": "on {date}",
     "closed": "closed on {date}",
     "open_until": "open until {date}",
     "past_event": "this event took place on {date}",
     "upcoming_event": "on {date}",
+    "cancelled_event": "cancelled (it was planned on {date})",
     "nothing": "I could not find this in the cluster's knowledge base, so I would rather not guess. "
                "Please ask {contact}.",
     "nothing_listed": "I found no {what} in the cluster's knowledge base. For anything not listed there, "
@@ -58,6 +60,7 @@ MESSAGES: dict[str, str] = {
     "status_closed": "closed",
     "status_open": "open",
     "status_past": "past",
+    "status_cancelled": "cancelled",
     "status_upcoming": "upcoming",
     "sources_heading": "Sources",
     "feedback_up": "Helpful",
@@ -73,6 +76,8 @@ MESSAGES: dict[str, str] = {
     "fact_end": "Ends",
     "fact_location": "Location",
     "fact_registration_url": "Registration",
+    "fact_topics": "Topics",
+    "fact_status": "Status",
     # Slack's App Home (bot.slack.render.home_view)
     "home_intro": "Ask me about funding calls, events, programmes and cluster services, in French "
                   "or English: mention me in a channel, write to me here, or "
@@ -118,7 +123,11 @@ MONTHS: dict[str, int] = {
 }
 TIME_WORDS: dict[str, list[str]] = {
     "event": [r"events?", r"workshops?", r"webinars?", "summit", r"conferences?", r"meetups?", r"trainings?",
-              r"sessions?", "agenda", "calendar", "when is", "when does"],
+              r"sessions?", "agenda", "calendar", "when is", "when does",
+              # kinds of events that also say what the event is about: not GENERIC_WORDS ("the next hackathon")
+              r"hackathons?", r"fairs?", r"breakfasts?", r"receptions?", "drinks", r"afterworks?", r"talks?",
+              r"forums?", r"seminars?", "symposium", r"congress(?:es)?", r"masterclass(?:es)?", r"office hours?",
+              r"open days?", r"demo days?", r"round ?tables?", r"pitch nights?", r"lunch (?:and|&) learn"],
     "call": [r"calls?", "funding", r"grants?", r"deadlines?", r"closes?", "closing", r"tenders?"],
     "call_noun": [r"calls?"],
     "upcoming": ["upcoming", "next", "coming", "future", "soon", "planned"],
@@ -137,12 +146,17 @@ TIME_WORDS: dict[str, list[str]] = {
     "today": ["today"],
     "tomorrow": ["tomorrow"],
     "this_year": ["this year"],
+    # One day ("on Thursday 4 March", "March 20th", "next Tuesday"), or the week or weekend around it.
+    "week_of": ["the week of", "week of"],
+    "weekend_of": ["the weekend of", "weekend of"],
+    "next_weekday": ["next", "this", "on"],
 }
 # Words that say what kind of thing and when, not what about: left out when judging a listing's topic.
 GENERIC_WORDS = """event events workshop workshops webinar webinars summit conference conferences meetup
     session agenda calendar call calls funding grant grants deadline deadlines closes closing upcoming next
     coming future soon planned open still currently past previous when which what month week year today
-    tomorrow before after this lists list there any show tell give"""
+    tomorrow before after this lists list there any show tell give thing things stuff something anything happening
+    happen happens going"""
 
 # How a chat model says it cannot answer without writing NO_ANSWER (`knowledge.grounding.says_no_answer`): regular
 # expressions over folded text (ASCII lower case, "ß" as "ss", apostrophes kept).

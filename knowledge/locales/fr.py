@@ -19,10 +19,12 @@ MESSAGES: dict[str, str] = {
     "heading_colon": " :",
     "before": "clôture avant le {date}",
     "between": "du {start} au {end}",
+    "on_day": "le {date}",
     "closed": "clôturé le {date}",
     "open_until": "ouvert jusqu'au {date}",
     "past_event": "cet événement a eu lieu le {date}",
     "upcoming_event": "le {date}",
+    "cancelled_event": "annulé (il était prévu le {date})",
     "nothing": "Je n'ai pas trouvé cette information dans la base de connaissances du cluster et je préfère "
                "ne pas improviser. Merci de contacter {contact}.",
     "nothing_listed": "Je n'ai trouvé aucun {what} dans la base de connaissances du cluster. Pour toute "
@@ -60,6 +62,7 @@ MESSAGES: dict[str, str] = {
     "status_closed": "clôturé",
     "status_open": "ouvert",
     "status_past": "passé",
+    "status_cancelled": "annulé",
     "status_upcoming": "à venir",
     "sources_heading": "Sources",
     "feedback_up": "Utile",
@@ -75,6 +78,8 @@ MESSAGES: dict[str, str] = {
     "fact_end": "Fin",
     "fact_location": "Lieu",
     "fact_registration_url": "Inscription",
+    "fact_topics": "Thèmes",
+    "fact_status": "Statut",
     # Slack's App Home (bot.slack.render.home_view)
     "home_intro": "Posez-moi vos questions sur les appels à projets, les événements, les programmes et les "
                   "services du cluster, en français ou en anglais : mentionnez-moi dans un canal, écrivez-moi "
@@ -123,14 +128,18 @@ MONTHS: dict[str, int] = {
 TIME_WORDS: dict[str, list[str]] = {
     "event": [r"evenements?", "atelier", "ateliers", r"webinaires?", "sommet", r"rencontres?", r"salons?",
               r"journees?", r"matinales?", "cafe", r"formations?", "calendrier", "quand a lieu", "quand aura lieu",
-              "a quelle date"],
+              "a quelle date",
+              # kinds of events that also say what the event is about: not GENERIC_WORDS ("le prochain hackathon")
+              r"soirees?", r"petits?[ -]dejeuners?", r"hackathons?", r"seminaires?", r"colloques?", "congres",
+              r"permanences?", r"tables? rondes?", "apero", r"aperitifs?", r"visites?", r"forums?",
+              r"assemblees? generales?", r"conferences?"],
     "call": [r"appels?", "aap", r"financements?", r"subventions?", "date limite", "cloture", r"clotures?",
              "cloturent", "concours"],
     "call_noun": [r"appels?", "aap"],
     "upcoming": [r"prochains?", r"prochaines?", "a venir", "bientot", r"futurs?", r"prevus?"],
     "open": [r"ouverts?", r"ouvertes?", "en cours", r"encore ouverts?"],
     # Bare "dernier" is left out: "le dernier jour pour candidater" is about the future.
-    "past": [r"precedente?s?", r"passes?", r"passees?", "l annee derniere", "le mois dernier",
+    "past": [r"precedente?s?", r"(?<!\bse )passes?", r"passees?", "l annee derniere", "le mois dernier",
              "la semaine derniere"],
     "before": ["avant", "d ici", "jusqu a", "au plus tard"],
     "article": ["le", "la"],
@@ -144,12 +153,15 @@ TIME_WORDS: dict[str, list[str]] = {
     "today": ["aujourd hui"],
     "tomorrow": ["demain"],
     "this_year": ["cette annee"],
+    "week_of": ["la semaine du", "semaine du"],
+    "weekend_of": [r"le week ?end du", r"week ?end du"],
+    "next_weekday": [],  # "mardi prochain": the weekday first, then "prochain" (`knowledge.time_scope`)
 }
 GENERIC_WORDS = """evenement evenements atelier ateliers webinaire sommet rencontre rencontres salon salons
     journee journees calendrier appel appels projet projets aap financement financements subvention subventions date
     limite cloture cloturent concours prochain prochaine prochains prochaines venir bientot ouvert ouverts
     ouverte ouvertes encore cours passe passes quand lieu quel quels quelle quelles mois semaine annee demain
-    avant apres ce cette liste"""
+    avant apres ce cette liste truc trucs chose choses quelque"""
 
 # How a chat model says it cannot answer without writing NO_ANSWER (`knowledge.grounding.says_no_answer`): regular
 # expressions over folded text (ASCII lower case, "ß" as "ss", apostrophes kept).

@@ -112,9 +112,9 @@ def test_procedures_are_quoted_in_order(services):
 
 @pytest.mark.parametrize("question, language, line", [
     ("Y a-t-il une Journée du financement de l'innovation la semaine prochaine ?", "fr",
-     "Prochains événements (du 23 novembre 2026 au 30 novembre 2026) : rien ne correspond à votre question."),
+     "Prochains événements (du 23 novembre 2026 au 29 novembre 2026) : rien ne correspond à votre question."),
     ("Is there a Journée du financement de l'innovation next week?", "en",
-     "Upcoming events (from 23 November 2026 to 30 November 2026): nothing matches your question."),
+     "Upcoming events (from 23 November 2026 to 29 November 2026): nothing matches your question."),
 ])
 def test_a_listing_with_nothing_in_the_window_says_so_and_the_named_event_is_past(services, question, language, line):
     reply = ask(services, question)
@@ -183,7 +183,7 @@ def test_a_german_listing_with_nothing_in_the_window_says_so_in_german(services)
     assert [s.title for s in reply.sources] == ["Journée du financement de l'innovation"]
     assert "diese Veranstaltung fand am 15. Oktober 2026" in reply.answer
     assert reply.answer.splitlines()[-1] == (
-        "Kommende Veranstaltungen (vom 23. November 2026 bis 30. November 2026): nichts passt zu Ihrer Frage.")
+        "Kommende Veranstaltungen (vom 23. November 2026 bis 29. November 2026): nichts passt zu Ihrer Frage.")
 
 
 def test_a_german_follow_up_uses_the_earlier_question(services):

@@ -118,6 +118,19 @@ def test_an_events_facts_are_quoted_in_the_members_words_and_its_start_once():
     assert answer.text.count("10 December 2026, 14:00") == 1, "the start is said once, on the status line"
 
 
+def test_an_events_place_is_said_with_its_date_whatever_sentences_are_quoted():
+    webinar = Hit("kb/events.ics:1", "Début: 2027-01-14 11:00 (UTC+01:00)\nLieu: En ligne\n"
+                  "Un webinaire sur l'évaluation clinique. Questions à la fin.",
+                  {"title": "Webinaire MDR", "url": "https://kb.test/mdr", "path": "events.ics", "location": "En ligne",
+                   "source_id": "kb/events.ics", "kind": "event", "language": "fr", "start": "2027-01-14 11:00 (UTC+01:00)",
+                   "start_ts": int(datetime(2027, 1, 14, 11, tzinfo=PARIS).timestamp()),
+                   "end_ts": int(datetime(2027, 1, 14, 12, tzinfo=PARIS).timestamp())}, dense=0.6)
+    question = Question(text="Où a lieu le webinaire MDR ?", language="fr", now=NOW)
+    answer = ExtractiveAnswerer(HashingEmbedder()).answer(question, [webinar])
+    assert answer.text.splitlines()[1] == "Webinaire MDR: le 14 janvier 2027 à 11:00, En ligne [1]"
+    assert answer.text.count("En ligne") == 1, "the place once, beside the date"
+
+
 def test_a_first_passage_titled_with_every_topic_word_is_quoted_over_a_neighbour_sharing_a_word():
     membership = page("adhesion", "Devenir membre – adhésion et cotisation",
                       "La cotisation annuelle d'une PME est de 900 EUR HT.", 0.27)

@@ -254,6 +254,39 @@ def test_ics_private_event_is_staff_only(write, ctx):
     assert [r.audience for r in records if r.title == "Board meeting"] == ["staff"]
 
 
+CATEGORISED = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//test//EN
+BEGIN:VEVENT
+UID:tabletop@test
+DTSTART;TZID=Europe/Paris:20270518T090000
+SUMMARY:Hospital ransomware tabletop exercise
+CATEGORIES:Workshop,Cybersecurity
+CATEGORIES:Hospitals
+DESCRIPTION:Play the crisis cell of a hospital.
+END:VEVENT
+BEGIN:VEVENT
+UID:wearables@test
+DTSTART;TZID=Europe/Paris:20270311T183000
+STATUS:CANCELLED
+SUMMARY:Meetup #32: wearables
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def test_ics_categories_say_what_an_event_is_about(write, ctx):
+    [tabletop, _] = load(write("events.ics", CATEGORISED), ctx).records
+    assert tabletop.fields["topics"] == "Workshop, Cybersecurity, Hospitals"
+    assert "Topics: Workshop, Cybersecurity, Hospitals" in tabletop.text  # searchable, quotable
+
+
+def test_ics_cancelled_event_is_kept_and_says_so(write, ctx):
+    [_, meetup] = load(write("events.ics", CATEGORISED), ctx).records
+    assert meetup.fields["status"] == "cancelled"
+    assert meetup.text.startswith("Status: cancelled")
+
+
 @pytest.mark.parametrize(
     "content",
     [

@@ -92,3 +92,46 @@ def test_a_german_question_asks_for_the_same_period_as_its_english_twin(german, 
 def test_german_kind_and_time_words_are_not_topics():
     assert topical_words(keywords("Wann ist der nächste KI-Workshop?")) == {"ki", "ki-workshop"}
     assert topical_words(keywords("Welche Förderaufrufe sind noch offen?")) == set()
+
+
+@pytest.mark.parametrize(
+    "question, start, end",
+    [  # NOW is Sunday 22 November 2026
+        ("Qu'est-ce qu'il y a le jeudi 26 novembre ?", "2026-11-26", "2026-11-27"),
+        ("What's on 4 March?", "2027-03-04", "2027-03-05"),
+        ("anything on March 20th?", "2027-03-20", "2027-03-21"),
+        ("Was gibt es am 4. März 2027?", "2027-03-04", "2027-03-05"),
+        ("qu'est-ce qu'il y a la semaine du 7 décembre ?", "2026-12-07", "2026-12-14"),
+        ("anything happening the weekend of December 2?", "2026-12-05", "2026-12-07"),
+        ("is there an office hour next Tuesday?", "2026-11-24", "2026-11-25"),
+        ("Y a-t-il une permanence mardi prochain ?", "2026-11-24", "2026-11-25"),
+        ("Any event on 1 November?", "2027-11-01", "2027-11-02"),  # gone this year: next year's
+    ],
+)
+def test_a_day_or_the_week_or_weekend_of_a_day(question, start, end):
+    scope = parse_time_scope(question, NOW)
+    assert (day(scope.start), day(scope.end)) == (start, end)
+
+
+def test_a_bare_weekday_or_an_impossible_date_names_no_day():
+    assert parse_time_scope("When is the Tuesday office hour?", NOW).start is None
+    assert parse_time_scope("What happens on 31 June?", NOW).start is None
+
+
+def test_before_a_day_ends_the_window_that_day():
+    assert day(parse_time_scope("Which calls close before 20 March?", NOW).end) == "2027-03-20"
+    assert day(parse_time_scope("Quels appels clôturent avant le 15 avril ?", NOW).end) == "2027-04-15"
+    assert day(parse_time_scope("calls closing before March 20th", NOW).end) == "2027-03-20"
+
+
+def test_where_it_happens_is_not_the_past():
+    scope = parse_time_scope("Où se passe la soirée télémédecine ?", NOW)
+    assert (scope.kind, scope.past_only) == ("event", False)
+
+
+@pytest.mark.parametrize("question", ["next hackathon?", "Quand a lieu le prochain petit-déjeuner ?",
+                                      "when is the job fair", "Wann ist der nächste Stammtisch?"])
+def test_kinds_of_events_that_name_a_topic_are_events_and_topics(question):
+    scope = parse_time_scope(question, NOW)
+    assert scope.kind == "event"
+    assert topical_words(keywords(question))  # "hackathon", "fair"... still say what it is about

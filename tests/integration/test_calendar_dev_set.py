@@ -1,0 +1,74 @@
+"""End to end with the real packaged model on our calendar dev set (bench/data/calendar: a meetup calendar of
+45 events, English and French, recurring, all-day, one cancelled, one moved; 72 questions asked the way
+members ask, many across languages): what the member sees."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from bot.conversation import Incoming
+from bot.evaluation import evaluate
+from bot.wiring import Services
+from knowledge.settings import KnowledgeSettings
+from knowledge.store import release_embedded_store
+from tests.conftest import PARIS
+
+pytestmark = pytest.mark.e2e
+
+CALENDAR = Path(__file__).resolve().parents[2] / "bench" / "data" / "calendar"
+EVENTS = "https://meetups.example.org/events/"
+INGESTED = datetime(2027, 1, 4, 9, tzinfo=PARIS)  # the Monday staff ingest the calendar
+
+
+@pytest.fixture(scope="module")
+def calendar(tmp_path_factory, real_embedder) -> Iterator[Services]:
+    settings = KnowledgeSettings(store_path=tmp_path_factory.mktemp("calendar") / "chroma", _env_file=None)
+    services = Services(settings, embedder=real_embedder, chat_model=None, clock=lambda: INGESTED)
+    assert services.ingestor().run([CALENDAR / "corpus"]).ok
+    yield services
+    release_embedded_store(settings.store_path)
+
+
+def ask(services: Services, text: str, day: str):  # noqa: ANN201
+    now = datetime.fromisoformat(f"{day}T12:00").replace(tzinfo=PARIS)
+    return services.concierge.answer(Incoming(text, role="member", now=now))
+
+
+def test_the_answers_cite_the_event_asked_about_and_decline_the_events_the_calendar_lacks(calendar):
+    metrics = evaluate(calendar, CALENDAR / "qa.jsonl")
+    # Measured at this change: hit@5 0.91, the right event cited 0.81 (0.69 before it), 11% of answerable
+    # questions declined (19% before), every question about an event the calendar lacks declined.
+    assert metrics["source_in_citations"] >= 0.78, metrics
+    assert metrics["false_abstention_rate"] <= 0.15, metrics
+    assert metrics["abstention_recall"] == 1.0, metrics
+
+
+def test_next_thing_on_a_topic_lists_the_event_though_no_word_says_event(calendar):
+    reply = ask(calendar, "next cybersecurity thing?", "2027-03-01")
+    assert [s.url for s in reply.sources] == [EVENTS + "hospital-ransomware-tabletop"]
+    assert "18 May 2027" in reply.answer
+
+
+def test_a_day_asked_lists_that_days_events(calendar):
+    reply = ask(calendar, "Qu'est-ce qu'il y a le jeudi 4 mars ?", "2027-03-01")
+    assert {s.url for s in reply.sources} == {EVENTS + "permanence-reglementaire-mdr-ivdr",
+                                              EVENTS + "digital-health-drinks"}
+    assert reply.answer.startswith("Événements (le 4 mars 2027) :")
+
+
+def test_a_cancelled_event_is_said_cancelled_never_listed_as_taking_place(calendar):
+    reply = ask(calendar, "Is the wearables meetup in March still on?", "2027-03-01")
+    assert [s.url for s in reply.sources] == [EVENTS + "meetup-32-wearables-remote-monitoring"]
+    assert "cancelled (it was planned on 11 March 2027, 18:30)" in reply.answer
+    upcoming = ask(calendar, "What's on in March?", "2027-03-01")
+    assert EVENTS + "meetup-32-wearables-remote-monitoring" not in {s.url for s in upcoming.sources}
+
+
+def test_where_an_event_takes_place_is_not_a_question_about_the_past(calendar):
+    reply = ask(calendar, "Où se passe la soirée télémédecine franco-suisse ?", "2027-04-01")
+    assert reply.sources[0].url == EVENTS + "telemedicine-across-borders-france-switzerland"
+    assert "Genève" in reply.answer
