@@ -32,7 +32,10 @@ from knowledge.worker import FileFailed, FileJob, FileWorker, read_file
 logger = logging.getLogger(__name__)
 
 PIPELINE_VERSION = "1"  # bump when loaders or chunking change what a file turns into
-CALENDAR_VERSION = "2"  # ... or this, when only the calendar loader does (2: CATEGORIES, STATUS:CANCELLED)
+# ... or this, when only the records of calendars and tables (events, calls) change: those files are re-read, no
+# other (2: an event's status, "cancelled", and its topics, from CATEGORIES or a status/topics column).
+RECORDS_VERSION = "2"
+_RECORD_FILES = frozenset({".ics", ".ical", ".jcal", ".csv", ".json", ".yaml", ".yml"})
 # Write finished sources after this many new texts: progress survives a crash. Each write also looks up the
 # sources' old chunk ids and updates the manifest: 1,024 cost 20-40% less per chunk than 256 (bench notes).
 _GROUP_TEXTS = 1024
@@ -107,10 +110,12 @@ class Ingestor:
     def _signature(self, source: Source, now: datetime) -> str:
         parts = [PIPELINE_VERSION, self._embedder.name, str(self._settings.chunk_chars), self._settings.timezone,
                  self._settings.base_url or ""]
+        if source.path.suffix.lower() in _RECORD_FILES:
+            parts.append(f"rec{RECORDS_VERSION}")
         if source.path.suffix.lower() in {".ics", ".ical", ".jcal"}:
             # Recurring events are expanded around today: re-expand weekly even when the file is unchanged.
             year, week = now.isocalendar()[:2]
-            parts.append(f"{year}-W{week:02d}|cal{CALENDAR_VERSION}")
+            parts.append(f"{year}-W{week:02d}")
         return "|".join(parts)
 
     def _fingerprint(self, source: Source, now: datetime) -> str:

@@ -178,7 +178,10 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "location": ("location", "lieu", "venue", "place", "adresse", "address", "where", "ou"),
     "registration_url": ("registration_url", "registration", "register", "inscription", "lien_inscription", "signup"),
     "description": ("description", "summary", "resume", "details", "detail", "text", "body", "contenu", "content"),
+    "status": ("status", "statut", "etat", "state"),  # "cancelled": kept, said cancelled, not listed as ahead
+    "topics": ("topics", "topic", "themes", "theme", "tags", "categories", "thematique", "mots_cles", "keywords"),
 }
+_CANCELLED = {"cancelled", "canceled", "annule", "annulee", "abgesagt", "storniert", "entfallt"}
 _ALIAS_TO_FIELD = {alias: name for name, aliases in FIELD_ALIASES.items() for alias in aliases}
 DATE_FIELDS = ("opens", "deadline", "start", "end")
 _TITLE_LIMIT = 300
@@ -232,6 +235,13 @@ def build_record(
     if not title:
         raise LoaderError("no title")
     kind = _kind_of(fields, default_kind)
+    if kind not in {"event", "funding_call"}:  # a document's front matter "status: draft" or "tags:" says nothing
+        fields = {k: v for k, v in fields.items() if k not in {"status", "topics"}}
+    if isinstance(topics := fields.get("topics"), (list, tuple)):  # YAML or JSON: tags: [AI, imaging]
+        fields = {**fields, "topics": ", ".join(str(t).strip() for t in topics if str(t).strip())}
+    if fields.get("status") is not None:  # "Annulé", "CANCELLED", "abgesagt": one value the answers know
+        status = str(fields["status"]).strip()
+        fields = {**fields, "status": "cancelled" if normalise_key(status) in _CANCELLED else status}
     audience = _choice(fields.get("audience"), AUDIENCES, _AUDIENCE_ALIASES, "audience") or "public"
     dates = _dates_of(fields, ctx)
     language = str(fields["language"]).strip().lower()[:2] if fields.get("language") else None

@@ -194,6 +194,19 @@ def test_an_empty_week_posts_nothing(tmp_path, cluster, slack_api):
                              "14 days")
 
 
+def test_a_cancelled_event_is_not_announced_as_ahead(tmp_path, cluster, slack_api):
+    rows = [line + (";cancelled" if "atelier-ia" in line else ";status" if line.startswith("title") else ";")
+            for line in EVENTS.splitlines()]
+    (cluster.kb / "events.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    cluster.ingest(MONDAY)
+    digests_on(tmp_path / "state.sqlite3", cluster, slack_api).send(parse_target(f"{CHANNEL}:en:member"))
+    lines = seen(posts(slack_api)[0])
+    assert "• <https://kb.test/breakfast|Members' breakfast> · 1 December 2026, 08:30" in lines
+    assert not [line for line in lines if "atelier-ia" in line]
+    home = [e["title"] for e in cluster.services.retriever.upcoming("event", "member", MONDAY)]
+    assert "Members' breakfast" in home and "Atelier IA en santé" not in home  # App Home's next events
+
+
 def test_only_calls_added_since_the_last_digest_are_new(tmp_path, cluster, slack_api):
     """Editing a table of calls to add one makes one new call, not as many as the table holds."""
     digests = digests_on(tmp_path / "state.sqlite3", cluster, slack_api)

@@ -357,3 +357,18 @@ def test_unreadable_tables_fail_cleanly(write, ctx, name, content, reason):
 def test_unsupported_extension_is_refused(write, ctx):
     with pytest.raises(LoaderError, match="unsupported"):
         load(write("image.png", b"\x89PNG"), ctx)
+
+
+def test_a_table_rows_status_and_topics_columns_say_cancelled_and_what_it_is_about(write, ctx):
+    rows = ("titre;date;statut;thèmes\n"
+            "Petit-déjeuner des adhérents;2027-04-09 08:30;Annulé;Réseau\n"
+            "Atelier RGPD;2027-06-03 09:30;confirmé;RGPD, santé\n")
+    breakfast, workshop = load(write("events.csv", rows), ctx).records
+    assert breakfast.kind == "event" and breakfast.fields["status"] == "cancelled"
+    assert breakfast.text.startswith("Statut: annulé")
+    assert workshop.fields["status"] == "confirmé" and workshop.fields["topics"] == "RGPD, santé"
+
+
+def test_a_documents_front_matter_status_or_tags_add_no_facts(write, ctx):
+    [doc] = load(write("guide.md", "---\ntitle: Guide\nstatus: draft\ntags: [a, b]\n---\nSome text.\n"), ctx).records
+    assert doc.text == "Some text." and "status" not in doc.fields
