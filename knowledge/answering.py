@@ -298,10 +298,10 @@ class ExtractiveAnswerer(Answerer):
                 if hit.metadata.get("kind") == "event" and hit.metadata.get("location"):
                     places[numbers[index]] = str(hit.metadata["location"])
             ref = sources[numbers[index] - 1]  # its status line below gives a call's deadline, an event's start
-            given: set[str] = set()
+            given = {"topics"}  # what it is about: for search and matching, not worth a line of the answer
             if status_phrase(ref, question.language):
-                given = {"deadline"} if ref.kind == "funding_call" else {"start", "location"} if ref.n in places \
-                    else {"start"}
+                given |= {"deadline"} if ref.kind == "funding_call" else {"start", "status"} | (
+                    {"location"} if ref.n in places else set())
             fact = _fact_line(sentence, question.language, given=given)
             if fact != "":
                 lines.append(f"{fact or sentence} [{numbers[index]}]")

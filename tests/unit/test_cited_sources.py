@@ -149,3 +149,18 @@ def test_the_member_is_told_which_language_the_quote_is_in():
     question = Question(text="Quel délai pour signaler une violation de données ?", language="fr", now=NOW)
     answer = ExtractiveAnswerer(HashingEmbedder()).answer(question, [BREACH])
     assert answer.text.splitlines()[-1] == "(La source est en anglais.)"
+
+
+def test_an_events_topics_and_status_lines_are_not_quoted_again():
+    meetup = Hit("kb/events.ics:2", "Status: cancelled\nTopics: Meetup, Wearables\n"
+                 "Cancelled: the speaker is unavailable. A new date will follow.",
+                 {"title": "Meetup: wearables", "url": "https://kb.test/wearables", "path": "events.ics",
+                  "source_id": "kb/events.ics", "kind": "event", "language": "en", "status": "cancelled",
+                  "start": "2027-03-11 18:30 (UTC+01:00)", "topics": "Meetup, Wearables",
+                  "start_ts": int(datetime(2027, 3, 11, 18, 30, tzinfo=PARIS).timestamp()),
+                  "end_ts": int(datetime(2027, 3, 11, 20, tzinfo=PARIS).timestamp())}, dense=0.6)
+    question = Question(text="Is the wearables meetup still on?", language="en", now=NOW)
+    answer = ExtractiveAnswerer(HashingEmbedder()).answer(question, [meetup])
+    assert answer.text.splitlines()[1] == "Meetup: wearables: cancelled (it was planned on 11 March 2027, 18:30) [1]"
+    assert "Topics:" not in answer.text and "Status:" not in answer.text
+    assert "Cancelled: the speaker is unavailable." in answer.text
