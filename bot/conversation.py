@@ -121,7 +121,7 @@ class Concierge:
         try:
             hits = self._retriever.search(query, filters, k=self._k(listing), language=language)
             found_kind = str(hits[0].metadata.get("kind", "")) if hits else ""
-            if not scope.kind and scope.has_time_words and found_kind in _DATED_KINDS:
+            if not scope.kind and scope.asks_when and found_kind in _DATED_KINDS:
                 # "Next cybersecurity thing?": no word says event or call, the time words and what was found do.
                 scope = replace(scope, kind=found_kind)
                 filters = replace(filters, scope=scope)

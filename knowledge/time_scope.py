@@ -38,11 +38,21 @@ _UPCOMING = _words("upcoming")
 _OPEN = _words("open")
 _PAST = _words("past")
 # "before March", "before 20 March", "avant le 20 mars", "before March 20th"
-_BEFORE = re.compile(r"\b(?:" + _alternatives("before") + r")\s+" + _ARTICLE
+_DAY_NUMBER = r"0?[1-9]|[12]\d|3[01]"
+_BEFORE = re.compile(r"\b(?P<word>" + _alternatives("before") + r")\s+" + _ARTICLE
                      + r"(?P<end_of>(?:" + _alternatives("end_of") + r")\s+)?"
-                     + r"(?:(?P<day>[12]?\d|3[01])(?:st|nd|rd|th|er|\.)?\s+(?:of\s+)?)?" + _MONTH
-                     + r"(?:\s+(?P<day_after>[12]?\d|3[01])(?:st|nd|rd|th)?\b)?" + _YEAR)
-_AFTER = re.compile(r"\b(" + _alternatives("after") + r")\s+" + _ARTICLE + _MONTH + _YEAR)
+                     + r"(?:(?P<day>" + _DAY_NUMBER + r")(?:st|nd|rd|th|er|\.)?\s+(?:of\s+)?)?" + _MONTH
+                     + r"(?:\s+(?P<day_after>" + _DAY_NUMBER + r")(?:st|nd|rd|th)?\b)?" + _YEAR)
+# "by 29 January" and "jusqu'au 15 avril" include that day; "before" and "avant" do not
+_INCLUSIVE = frozenset({"by", "until", "jusqu au", "jusqu a", "d ici", "au plus tard", "bis", "spatestens"})
+_AFTER = re.compile(r"\b(" + _alternatives("after") + r")\s+" + _ARTICLE
+                    + r"(?:(?P<day>" + _DAY_NUMBER + r")(?:st|nd|rd|th|er|\.)?\s+(?:of\s+)?)?" + _MONTH
+                    + r"(?:\s+(?P<day_after>" + _DAY_NUMBER + r")(?:st|nd|rd|th)?\b)?" + _YEAR)
+# "from 1 to 15 April", "du 4 au 8 mars", "vom 4. bis 8. März", "between 4 and 8 March"
+_RANGE = re.compile(r"\b(?:from|between|du|entre le|entre|vom|zwischen dem|zwischen)\s+(?:the\s+)?"
+                    r"(?P<first>" + _DAY_NUMBER + r")(?:st|nd|rd|th|er|\.)?(?:\s+(?P<first_month>"
+                    + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r"))?\s+(?:to|and|au|et le|et|bis|und)\s+"
+                    r"(?:the\s+)?(?P<last>" + _DAY_NUMBER + r")(?:st|nd|rd|th|er|\.)?\s+(?:of\s+)?" + _MONTH + _YEAR)
 _WITHIN = re.compile(r"\b(" + _alternatives("within") + r")\s+" + _MONTH + _YEAR)
 _THIS_MONTH = _words("this_month")
 _NEXT_MONTH = _words("next_month")
@@ -54,13 +64,19 @@ _THIS_YEAR = _words("this_year")
 _WEEKDAYS: dict[str, int] = {day: number for module in catalogs().values()
                              for number, day in enumerate(module.WEEKDAYS.split())}
 _WEEKDAY = r"(?P<weekday>" + "|".join(_WEEKDAYS) + r")"
-_DAY = r"(?P<day>[12]?\d|3[01])(?:st|nd|rd|th|er|\.)?"
+_DAY = r"(?P<day>" + _DAY_NUMBER + r")(?:st|nd|rd|th|er|\.)?"
+# Month words that are also other words ("May I...", "2 may attend"): a date only after a preposition or article,
+# with a weekday or a year, or written as an ordinal.
+_AMBIGUOUS_MONTHS = frozenset({"may", "mar", "jun", "jul", "jan", "feb", "apr", "aug", "sep", "oct", "nov", "dec",
+                               "fev", "avr", "juil", "janv", "okt", "dez"})
+_DATE_LEAD = re.compile(r"\b(?:on|the|by|before|after|until|from|of|in|le|du|au|am|vom|bis|ab|dem|den)\s*$")
 # "4 March", "Thursday 4 March 2027", "le jeudi 4 mars", "am 4. März", "March 4th", "March 20":
 _DAY_MONTH = re.compile(r"\b(?:" + _WEEKDAY + r",?\s+)?" + _DAY + r"\s+(?:of\s+)?" + _MONTH + _YEAR)
 _MONTH_DAY = re.compile(r"\b" + _MONTH + r"\s+" + _DAY + r"\b(?:,?\s+(?P<year>20\d\d))?")
 # "next Tuesday", "on Tuesday", "mardi prochain", "nächsten Dienstag"
 _WEEKDAY_NAMED = re.compile(r"\b(?:(?P<word>" + _alternatives("next_weekday") + r")\s+)?" + _WEEKDAY
                             + r"(?P<after>\s+(?:" + _alternatives("upcoming") + r"))?\b")
+_NEXT_STEPS = re.compile(r"\b(?:next|prochaines?|nachsten?)\s+(?:steps?|etapes?|schritte?)\b")
 _WEEK_OF = re.compile(r"\b(?:" + _alternatives("week_of") + r")\s*$")
 _WEEKEND_OF = re.compile(r"\b(?:" + _alternatives("weekend_of") + r")\s*$")
 
@@ -73,12 +89,8 @@ class TimeScope:
     start: datetime | None = None  # inclusive
     end: datetime | None = None  # exclusive
     upcoming_only: bool = False  # events not yet over / calls not yet closed
+    asks_when: bool = False  # a date, a period, "next", "past" (not "open", not "the next steps")
     past_only: bool = False
-
-    @property
-    def has_time_words(self) -> bool:
-        """Whether the question says when ("next", "in March", "past"), whatever it is about."""
-        return bool(self.start or self.end or self.upcoming_only or self.past_only)
 
     @property
     def is_empty(self) -> bool:
@@ -97,6 +109,17 @@ def _next_month(moment: datetime) -> datetime:
     return _month_start(moment.year + (moment.month == 12), moment.month % 12 + 1, moment)
 
 
+def _day_of(month_start: datetime, number: int, year: str | None, today: datetime) -> datetime:
+    """Day `number` of the month starting at `month_start` (the month's last when shorter); a day of this month
+    already gone, without a year, is next year's."""
+    last = (_next_month(month_start) - timedelta(days=1)).day
+    day = month_start.replace(day=min(number, last))
+    if day < today and not year:
+        following = _month_start(day.year + 1, day.month, day)
+        day = following.replace(day=min(number, (_next_month(following) - timedelta(days=1)).day))
+    return day
+
+
 def _resolve_month(month: int, year: str | None, now: datetime) -> datetime:
     """A month named without a year is the next such month from today (this one if we are in it)."""
     if year:
@@ -105,21 +128,38 @@ def _resolve_month(month: int, year: str | None, now: datetime) -> datetime:
     return _month_start(chosen, month, now)
 
 
+def _plausible_date(found: re.Match[str], text: str) -> bool:
+    """Whether "2 may" or "May 2" is a date: an unambiguous month word, or a lead-in, a weekday, a year or an
+    ordinal with it ("on May 2", "May 2nd 2027"; not "May 2 people attend?")."""
+    groups = found.groupdict()
+    return (found.group("month") not in _AMBIGUOUS_MONTHS or bool(found.group("year"))
+            or bool(groups.get("weekday")) or bool(_DATE_LEAD.search(text[: found.start()]))
+            or bool(re.search(r"\d(?:st|nd|rd|th)\b", found.group(0))))
+
+
 def _day_asked(text: str, now: datetime) -> tuple[datetime, datetime] | None:
     """The day a question names ("le jeudi 4 mars", "March 20th", "next Tuesday"), or the week or weekend of it
     ("la semaine du 7 juin", "the weekend of March 20"), as [start, end); None when it names none. A date
     without a year is the next such date from today; a weekday alone, the next such day (today's included,
     unless "next" says the one after)."""
     today = now.date()
-    found = _DAY_MONTH.search(text) or _MONTH_DAY.search(text)
+    found = next((m for pattern in (_DAY_MONTH, _MONTH_DAY) for m in pattern.finditer(text)
+                  if _plausible_date(m, text)), None)
     day: date | None = None
     if found:
         month, number = _MONTHS[found.group("month")], int(found.group("day"))
-        year = int(found.group("year")) if found.group("year") else now.year
+        weekday = _WEEKDAYS.get(found.group("weekday") or "") if "weekday" in found.groupdict() else None
         try:
-            day = date(year, month, number)
-            if not found.group("year") and day < today:
-                day = date(year + 1, month, number)
+            if found.group("year"):
+                day = date(int(found.group("year")), month, number)
+            elif weekday is not None:  # "jeudi 25 février": the year in which it is a Thursday, this one first
+                years = (now.year, now.year + 1, now.year - 1)
+                day = next((d for d in (date(y, month, number) for y in years) if d.weekday() == weekday),
+                           date(now.year, month, number))
+            else:
+                day = date(now.year, month, number)
+                if day < today:
+                    day = date(now.year + 1, month, number)
         except ValueError:  # "31 June"
             return None
     else:
@@ -157,7 +197,8 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
         kind = "funding_call"
     start: datetime | None = None
     end: datetime | None = None
-    upcoming = bool(_UPCOMING.search(text) or _OPEN.search(text))
+    # "Is the Demo Day open to the public?" and "the next steps to register" ask nothing about when
+    upcoming = bool(_UPCOMING.search(_NEXT_STEPS.sub(" ", text)) or (_OPEN.search(text) and kind != "event"))
     past = bool(_PAST.search(text)) and not upcoming
     today = datetime.combine(now.date(), time(0, 0), now.tzinfo)
 
@@ -169,13 +210,23 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
         if before.group("end_of"):
             end = _next_month(end)
         elif number := before.group("day") or before.group("day_after"):  # "before 20 March": up to that day
-            end = end.replace(day=min(int(number), (_next_month(end) - timedelta(days=1)).day))
-            if end < today and not before.group("year"):  # this month's day gone: next year's
-                end = _resolve_month(end.month, str(end.year + 1), now).replace(day=min(end.day, 28 if end.month == 2
-                                                                                         else end.day))
+            end = _day_of(end, int(number), before.group("year"), today)
+            if before.group("word") in _INCLUSIVE:  # "by 29 January": that day too
+                end += timedelta(days=1)
         upcoming = True
     if after:
-        start = _next_month(_resolve_month(_MONTHS[after.group("month")], after.group("year"), now))
+        start = _resolve_month(_MONTHS[after.group("month")], after.group("year"), now)
+        if number := after.group("day") or after.group("day_after"):  # "after 4 March", "à partir du 15 avril"
+            start = _day_of(start, int(number), after.group("year"), today)
+        else:
+            start = _next_month(start)
+    if (span := _RANGE.search(text)) and not before:  # "from 1 to 15 April"
+        month = _MONTHS[span.group("first_month") or span.group("month")]
+        last = _resolve_month(_MONTHS[span.group("month")], span.group("year"), now)
+        start = _day_of(_resolve_month(month, span.group("year"), now), int(span.group("first")), span.group("year"),
+                        today)
+        end = _day_of(last, int(span.group("last")), span.group("year"), today) + timedelta(days=1)
+        after = span
     if within and not before and not after:
         start = _resolve_month(_MONTHS[within.group("month")], within.group("year"), now)
         end = _next_month(start)
@@ -201,7 +252,9 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
     if start is not None and start < now and end is not None and end > now and kind != "funding_call":
         upcoming = True  # "this month's events": the ones still ahead of us
     past = past and not upcoming and kind != "funding_call"
-    return TimeScope(kind=kind, start=start, end=end, upcoming_only=upcoming and not past, past_only=past)
+    when = bool(start or end or past or (upcoming and not _OPEN.search(text)))
+    return TimeScope(kind=kind, start=start, end=end, upcoming_only=upcoming and not past, past_only=past,
+                     asks_when=when)
 
 
 @lru_cache(maxsize=1)
@@ -209,10 +262,11 @@ def _generic_keywords() -> frozenset[str]:
     # Words that say what kind of thing and when, not what about: left out when judging a listing's topic.
     generic = " ".join(f"{module.GENERIC_WORDS} {getattr(module, 'FUNCTION_WORDS', '')}"
                        for module in catalogs().values())
-    return frozenset(keywords(generic) + keywords(" ".join(_MONTHS)))
+    return frozenset(keywords(generic) + keywords(" ".join(_MONTHS)) + keywords(" ".join(_WEEKDAYS))
+                     + keywords("weekend week-end wochenende"))
 
 
 def topical_words(keyword_list: list[str]) -> set[str]:
     """The keywords of a question that say what it is about (not "upcoming", "events", "open"...)."""
     generic = _generic_keywords()
-    return {w for w in keyword_list if w not in generic and not w.isdigit()}
+    return {w for w in keyword_list if w not in generic and not re.fullmatch(r"\d+(?:st|nd|rd|th|er|e)?", w)}

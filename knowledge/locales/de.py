@@ -131,7 +131,7 @@ TIME_WORDS: dict[str, list[str]] = {
     "event": [r"veranstaltung(?:en)?", r"workshops?", r"konferenz(?:en)?", r"schulung(?:en)?",
               "termin", r"treffen", "wann ist", "wann findet",
               # kinds of events that also say what the event is about: not GENERIC_WORDS ("der nächste Hackathon")
-              r"hackathons?", r"messen?", r"seminare?", r"stammtisch(?:e)?", r"fruhstucke?", r"vortrage?",
+              r"hackathons?", r"seminare?", r"stammtisch(?:e)?", r"fruhstucke?", r"vortrage?",
               r"vortrag", r"tagung(?:en)?", r"kongress(?:e)?", r"sprechstunden?", r"empfange?", r"webinare?"],
     "call": [r"forderaufrufe?", r"aufrufe?", r"ausschreibung(?:en)?", r"forderprogramme?", r"forderung(?:en)?",
              r"fristen", "frist", r"bewerbungsfrist(?:en)?", r"einreichungsfrist(?:en)?"],
@@ -160,7 +160,7 @@ TIME_WORDS: dict[str, list[str]] = {
 # Function words and question verbs ("für", "zur", "kostet", "findet statt"): never what a question is about.
 # English and French ones are the keyword search's stop words (`knowledge.text.STOP_WORDS`); German ones are
 # only left out of a question's topic words (`knowledge.time_scope.topical_words`), not out of the index.
-FUNCTION_WORDS = """der die das den dem des ein eine einen einem einer eines und oder aber für mit von vom zu zum
+FUNCTION_WORDS = """ab der die das den dem des ein eine einen einem einer eines und oder aber für mit von vom zu zum
     zur bei beim auf aus nach über unter vor hinter neben zwischen durch gegen ohne um an am im in ins ist sind
     war waren wird werden wurde kann können muss müssen soll sollen darf dürfen möchte gibt es wie wo wann was
     wer warum welche welcher welches welchen ich du er sie wir ihr mich mir sich uns euch mein meine unser unsere

@@ -125,7 +125,7 @@ TIME_WORDS: dict[str, list[str]] = {
     "event": [r"events?", r"workshops?", r"webinars?", "summit", r"conferences?", r"meetups?", r"trainings?",
               r"sessions?", "agenda", "calendar", "when is", "when does",
               # kinds of events that also say what the event is about: not GENERIC_WORDS ("the next hackathon")
-              r"hackathons?", r"fairs?", r"breakfasts?", r"receptions?", "drinks", r"afterworks?", r"talks?",
+              r"hackathons?", r"fairs?", r"breakfasts?", r"receptions?", "drinks", r"afterworks?",
               r"forums?", r"seminars?", "symposium", r"congress(?:es)?", r"masterclass(?:es)?", r"office hours?",
               r"open days?", r"demo days?", r"round ?tables?", r"pitch nights?", r"lunch (?:and|&) learn"],
     "call": [r"calls?", "funding", r"grants?", r"deadlines?", r"closes?", "closing", r"tenders?"],

@@ -131,7 +131,7 @@ TIME_WORDS: dict[str, list[str]] = {
               "a quelle date",
               # kinds of events that also say what the event is about: not GENERIC_WORDS ("le prochain hackathon")
               r"soirees?", r"petits?[ -]dejeuners?", r"hackathons?", r"seminaires?", r"colloques?", "congres",
-              r"permanences?", r"tables? rondes?", "apero", r"aperitifs?", r"visites?", r"forums?",
+              r"permanences?", r"tables? rondes?", "apero", r"aperitifs?", r"forums?",
               r"assemblees? generales?", r"conferences?"],
     "call": [r"appels?", "aap", r"financements?", r"subventions?", "date limite", "cloture", r"clotures?",
              "cloturent", "concours"],
@@ -141,7 +141,7 @@ TIME_WORDS: dict[str, list[str]] = {
     # Bare "dernier" is left out: "le dernier jour pour candidater" is about the future.
     "past": [r"precedente?s?", r"(?<!\bse )passes?", r"passees?", "l annee derniere", "le mois dernier",
              "la semaine derniere"],
-    "before": ["avant", "d ici", "jusqu a", "au plus tard"],
+    "before": ["avant", "d ici", "jusqu au", "jusqu a", "au plus tard"],
     "article": ["le", "la"],
     "end_of": ["fin", r"la fin d?e?"],
     "after": ["apres", r"a partir d?e?"],
@@ -154,7 +154,7 @@ TIME_WORDS: dict[str, list[str]] = {
     "tomorrow": ["demain"],
     "this_year": ["cette annee"],
     "week_of": ["la semaine du", "semaine du"],
-    "weekend_of": [r"le week ?end du", r"week ?end du"],
+    "weekend_of": [r"le week[- ]?end du", r"week[- ]?end du"],
     "next_weekday": [],  # "mardi prochain": the weekday first, then "prochain" (`knowledge.time_scope`)
 }
 GENERIC_WORDS = """evenement evenements atelier ateliers webinaire sommet rencontre rencontres salon salons

@@ -135,3 +135,46 @@ def test_kinds_of_events_that_name_a_topic_are_events_and_topics(question):
     scope = parse_time_scope(question, NOW)
     assert scope.kind == "event"
     assert topical_words(keywords(question))  # "hackathon", "fair"... still say what it is about
+
+
+@pytest.mark.parametrize(
+    "question, start, end",
+    [  # NOW is Sunday 22 November 2026
+        ("events after 4 March?", "2027-03-04", None),
+        ("Welche Veranstaltungen ab dem 4. März?", "2027-03-04", None),
+        ("What's on from 1 to 15 April?", "2027-04-01", "2027-04-16"),
+        ("Qu'est-ce qu'il y a du 4 au 8 mars ?", "2027-03-04", "2027-03-09"),
+        ("Which calls close by 29 January?", None, "2027-01-30"),  # "by" includes the day, "before" does not
+        ("Quels appels clôturent jusqu'au 15 avril ?", None, "2027-04-16"),
+        ("Que se passe-t-il le jeudi 12 novembre ?", "2026-11-12", "2026-11-13"),  # a past Thursday, not 2027's
+        ("le week-end du 28 novembre", "2026-11-28", "2026-11-30"),
+        ("anything le 04 mars ?", "2027-03-04", "2027-03-05"),
+        ("events on May 2?", "2027-05-02", "2027-05-03"),
+    ],
+)
+def test_after_a_day_a_range_and_by_a_day(question, start, end):
+    scope = parse_time_scope(question, NOW)
+    assert (day(scope.start), day(scope.end)) == (start, end)
+
+
+@pytest.mark.parametrize("question", ["May 2 people from my company attend the hackathon?",
+                                      "What if only 2 may attend?", "calls before 0 March?"])
+def test_a_number_beside_a_month_like_word_is_not_a_date(question):
+    scope = parse_time_scope(question, NOW)
+    assert (scope.start, scope.end) == (None, None)
+
+
+@pytest.mark.parametrize("question, asks_when", [
+    ("next cybersecurity thing?", True), ("Qu'y a-t-il le 4 mars ?", True),
+    ("Is the Demo Day open to the public?", False), ("What are the next steps to register for the hackathon?", False),
+])
+def test_whether_a_question_asks_when(question, asks_when):
+    scope = parse_time_scope(question, NOW)
+    assert scope.asks_when is asks_when
+    assert not scope.upcoming_only or asks_when, "'open to', 'next steps' do not narrow to what is ahead"
+
+
+def test_weekdays_weekends_and_ordinals_are_not_topics():
+    assert topical_words(keywords("Any event on Tuesday?")) == set()
+    assert topical_words(keywords("Events on March 20th this weekend?")) == set()
+    assert topical_words(keywords("Que se passe-t-il le week-end du 20 mars ?")) <= {"passe-t-il", "passe"}
