@@ -53,6 +53,12 @@ def test_next_thing_on_a_topic_lists_the_event_though_no_word_says_event(calenda
     assert "18 May 2027" in reply.answer
 
 
+def test_a_listing_finds_the_event_on_a_rare_topic_beyond_the_ten_nearest_passages(calendar):
+    reply = ask(calendar, "next women in health tech event?", "2027-03-15")
+    assert EVENTS + "lancement-mentorat-femmes-sante-numerique" in [s.url for s in reply.sources]
+    assert EVENTS + "health-tech-job-fair" not in [s.url for s in reply.sources], "'health tech' is in every event"
+
+
 def test_a_day_asked_lists_that_days_events(calendar):
     reply = ask(calendar, "Qu'est-ce qu'il y a le jeudi 4 mars ?", "2027-03-01")
     assert {s.url for s in reply.sources} == {EVENTS + "permanence-reglementaire-mdr-ivdr",
