@@ -41,7 +41,7 @@ from bot.state import BotState
 from knowledge.clock import Clock
 from knowledge.filters import AtLeast, Below, ChunkFilter, OneOf, allowed_audiences
 from knowledge.locales import written_day, written_moment
-from knowledge.models import MetadataValue, audience_rank
+from knowledge.models import MetadataValue, audience_rank, is_cancelled
 from knowledge.store import KnowledgeStore
 
 logger = logging.getLogger(__name__)
@@ -320,7 +320,7 @@ class Digests:
                    and int(m["deadline_ts"]) < int(horizon.timestamp())]
         return Digest(target, now, audience,
                       added=self._items(added, "deadline_ts"), closing=self._items(closing, "deadline_ts"),
-                      events=self._items([m for m in events if m.get("status") != "cancelled"], "start_ts"),
+                      events=self._items([m for m in events if not is_cancelled(m)], "start_ts"),
                       known_calls=known)
 
     def _records(self, where: ChunkFilter) -> list[dict[str, MetadataValue]]:

@@ -20,6 +20,7 @@ import numpy as np
 from knowledge.chunking import split_sentences
 from knowledge.embedding import Embedder
 from knowledge.locales import LANGUAGES, messages, written_date, written_day
+from knowledge.models import is_cancelled
 from knowledge.ranking import Hit, Ranking
 from knowledge.text import fold, keywords
 from knowledge.time_scope import TimeScope
@@ -81,7 +82,7 @@ def status_of(meta: dict, now: datetime) -> str | None:
     if meta.get("kind") == "funding_call" and "deadline_ts" in meta:
         return "open" if int(meta["deadline_ts"]) >= now_ts else "closed"
     if meta.get("kind") == "event" and "start_ts" in meta:
-        if meta.get("status") == "cancelled":
+        if is_cancelled(meta):
             return "cancelled"
         return "upcoming" if int(meta.get("end_ts", meta["start_ts"])) >= now_ts else "past"
     return None
@@ -148,8 +149,8 @@ class ExtractiveAnswerer(Answerer):
         records = records_of(hits)
         # "The next wearables event" is one that takes place; when only cancelled ones are about it, the member
         # hears they are cancelled rather than "nothing matches".
-        candidates = (self._about(question, [hit for hit in records if not cancelled(hit)])
-                      or self._about(question, [hit for hit in records if cancelled(hit)]))
+        candidates = (self._about(question, [hit for hit in records if not is_cancelled(hit.metadata)])
+                      or self._about(question, [hit for hit in records if is_cancelled(hit.metadata)]))
         field_name = "start_ts" if question.scope.kind == "event" else "deadline_ts"
         ordered = sorted(candidates, key=lambda h: int(h.metadata.get(field_name, 0)))[: self._max_listed]
         if question.scope.kind == "event":
@@ -340,12 +341,6 @@ def items_about(topics: TopicMatcher, ranking: Ranking, question: str, candidate
     weight = [math.log((len(candidates) + 1) / (n + 0.5)) for n in carried]  # rarer among the items, weightier
     scores = [round(sum(w for w, hit in zip(weight, flags) if hit), 9) for flags in found]
     return [hit for hit, score in zip(candidates, scores) if score > 0 and score == max(scores)]
-
-
-def cancelled(hit: Hit) -> bool:
-    """An event its calendar marks cancelled (STATUS:CANCELLED): kept in the index, listed only when no event
-    that takes place is about the question."""
-    return hit.metadata.get("status") == "cancelled"
 
 
 def records_of(hits: Sequence[Hit], kind: str | None = None) -> list[Hit]:

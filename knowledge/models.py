@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -10,6 +11,12 @@ KINDS = ("document", "funding_call", "event")
 AUDIENCES = ("public", "member", "staff")  # each role sees its own audience and those before it
 
 MetadataValue = str | int | float | bool
+
+
+def is_cancelled(meta: Mapping[str, object]) -> bool:
+    """An event (or call) its source marks cancelled (STATUS:CANCELLED, a "status" column): kept in the index,
+    said cancelled, never shown as ahead."""
+    return meta.get("status") == "cancelled"
 
 
 def audience_rank(audience: str) -> int:

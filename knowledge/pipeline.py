@@ -22,8 +22,10 @@ import numpy as np
 from knowledge.clock import Clock
 from knowledge.embedding import Embedder
 from knowledge.keyword_index import KeywordIndex, source_version
-from knowledge.loaders import LoadContext, LoaderError, is_supported
+from knowledge.loaders import LOADERS, LoadContext, LoaderError, is_supported
 from knowledge.loaders.base import check_file_size
+from knowledge.loaders.calendar import load_calendar
+from knowledge.loaders.tables import load_table
 from knowledge.models import Chunk, Failure, IngestReport, Source
 from knowledge.settings import KnowledgeSettings
 from knowledge.store import KnowledgeStore, SourceState
@@ -35,7 +37,8 @@ PIPELINE_VERSION = "1"  # bump when loaders or chunking change what a file turns
 # ... or this, when only the records of calendars and tables (events, calls) change: those files are re-read, no
 # other (2: an event's status, "cancelled", and its topics, from CATEGORIES or a status/topics column).
 RECORDS_VERSION = "2"
-_RECORD_FILES = frozenset({".ics", ".ical", ".jcal", ".csv", ".json", ".yaml", ".yml"})
+_CALENDARS = frozenset(suffix for suffix, loader in LOADERS.items() if loader is load_calendar)
+_RECORD_FILES = _CALENDARS | {suffix for suffix, loader in LOADERS.items() if loader is load_table}
 # Write finished sources after this many new texts: progress survives a crash. Each write also looks up the
 # sources' old chunk ids and updates the manifest: 1,024 cost 20-40% less per chunk than 256 (bench notes).
 _GROUP_TEXTS = 1024
@@ -112,7 +115,7 @@ class Ingestor:
                  self._settings.base_url or ""]
         if source.path.suffix.lower() in _RECORD_FILES:
             parts.append(f"rec{RECORDS_VERSION}")
-        if source.path.suffix.lower() in {".ics", ".ical", ".jcal"}:
+        if source.path.suffix.lower() in _CALENDARS:
             # Recurring events are expanded around today: re-expand weekly even when the file is unchanged.
             year, week = now.isocalendar()[:2]
             parts.append(f"{year}-W{week:02d}")

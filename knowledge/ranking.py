@@ -44,7 +44,6 @@ class Ranking:
     # and a keyword search with them is fused for the chunks in that language, at `translated_keyword_weight`.
     translated_keyword_weight: float = 0.5
     translation_passages: int = 20
-    translation_share: float = 0.5  # "more than half": more than this share of them in one other language
     translation_words: int = 40
     translation_similarity: float = 0.6
     translations_per_word: int = 3

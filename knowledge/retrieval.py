@@ -21,7 +21,7 @@ import numpy as np
 from knowledge.embedding import Embedder
 from knowledge.filters import ChunkFilter, Filters
 from knowledge.keyword_index import KeywordIndex, run_id_of
-from knowledge.models import MetadataValue
+from knowledge.models import MetadataValue, is_cancelled
 from knowledge.ranking import (
     Hit,
     Ranking,
@@ -132,7 +132,7 @@ class Retriever:
         records: dict[tuple, dict] = {}
         for page in self._store.iter_chunks(where=still_ahead.chunk_filter(), include=["metadatas"]):
             for meta in page.metadatas:
-                if meta.get("status") != "cancelled":  # what is ahead: a cancelled event is not
+                if not is_cancelled(meta):  # what is ahead: a cancelled event is not
                     records.setdefault((meta.get("source_id"), meta.get("record_index")), dict(meta))
         return sorted(records.values(), key=lambda m: int(m.get(field_name, 0)))[:limit]
 
@@ -314,7 +314,7 @@ class Retriever:
         language_of = {cid: str(meta.get("language") or "")
                        for cid, (meta, _, _) in self.keyword_index.describe([h.id for h in nearest]).items()}
         other = Counter(code for code in language_of.values() if code and code != language).most_common(1)
-        if not other or other[0][1] <= ranking.translation_share * len(nearest):
+        if not other or other[0][1] * 2 <= len(nearest):
             return
         pages_language = other[0][0]
         ids = [h.id for h in nearest if language_of.get(h.id) == pages_language]

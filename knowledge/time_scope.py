@@ -112,12 +112,11 @@ def _next_month(moment: datetime) -> datetime:
 def _day_of(month_start: datetime, number: int, year: str | None, today: datetime) -> datetime:
     """Day `number` of the month starting at `month_start` (the month's last when shorter); a day of this month
     already gone, without a year, is next year's."""
-    last = (_next_month(month_start) - timedelta(days=1)).day
-    day = month_start.replace(day=min(number, last))
-    if day < today and not year:
-        following = _month_start(day.year + 1, day.month, day)
-        day = following.replace(day=min(number, (_next_month(following) - timedelta(days=1)).day))
-    return day
+    def in_month(first: datetime) -> datetime:
+        return first.replace(day=min(number, (_next_month(first) - timedelta(days=1)).day))
+
+    day = in_month(month_start)
+    return in_month(_month_start(day.year + 1, day.month, day)) if day < today and not year else day
 
 
 def _resolve_month(month: int, year: str | None, now: datetime) -> datetime:

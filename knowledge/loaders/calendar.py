@@ -99,8 +99,8 @@ def _event_record(event, ctx: LoadContext):
         fields["location"] = _text(event, "LOCATION")
     if _text(event, "URL"):
         fields["url"] = _text(event, "URL")
-    if _categories(event):  # "Workshop, Cybersecurity": what the event is about, often in no other field
-        fields["topics"] = _categories(event)
+    if topics := _categories(event):  # "Workshop, Cybersecurity": what the event is about, often in no other field
+        fields["topics"] = topics
     if _text(event, "STATUS").upper() == "CANCELLED":  # kept, so "is it still on?" gets its answer
         fields["status"] = "cancelled"
     audience = _text(event, "X-CLUSTER-AUDIENCE") or _text(event, "CLASS").lower()
