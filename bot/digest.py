@@ -312,7 +312,8 @@ class Digests:
                                             AtLeast("start_ts", int(today.timestamp())),
                                             Below("start_ts", int(horizon.timestamp())))))
         now_ts = int(now.timestamp())
-        still_open = [m for m in calls if not _has(m, "deadline_ts") or int(m["deadline_ts"]) >= now_ts]
+        still_open = [m for m in calls if not is_cancelled(m)
+                      and (not _has(m, "deadline_ts") or int(m["deadline_ts"]) >= now_ts)]
         known = frozenset(_call_key(m) for m in still_open)
         new = {_call_key(m) for m in self._added(target, still_open, now)}
         added = [m for m in still_open if _call_key(m) in new]

@@ -36,7 +36,7 @@ from bot.state import BotState, FollowRecord
 from knowledge.clock import Clock
 from knowledge.filters import ChunkFilter, OneOf, allowed_audiences
 from knowledge.language import detect_language
-from knowledge.models import MetadataValue
+from knowledge.models import MetadataValue, is_cancelled
 from knowledge.store import KnowledgeStore
 from knowledge.text import fold
 from knowledge.topic_match import TopicMatcher
@@ -189,8 +189,8 @@ class FollowJob:
             kind = str(meta.get("kind", ""))
             end = _number(meta, "deadline_ts") if kind == "funding_call" else (
                 _number(meta, "end_ts") or _number(meta, "start_ts"))
-            if end is not None and end < now.timestamp():
-                continue
+            if (end is not None and end < now.timestamp()) or is_cancelled(meta):
+                continue  # over, or cancelled: nothing to tell (a call or event un-cancelled later is new then)
             stamp = _number(meta, "deadline_ts" if kind == "funding_call" else "start_ts")
             when = datetime.fromtimestamp(stamp, self.timezone) if stamp is not None else None
             whole = when is not None and (when.hour, when.minute, when.second) in {(0, 0, 0), (23, 59, 59)}

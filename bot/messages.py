@@ -93,6 +93,9 @@ _OWN: dict[str, dict[str, str]] = {
         "reminder_moved": "The deadline of “{title}” changed from {old} to {new}.",
         "reminder_removed": "“{title}” (deadline {deadline}) was removed from the knowledge base: your reminder "
                             "for it is cancelled.",
+        "reminder_call_cancelled": "“{title}” has been cancelled: your reminder for it is cancelled too.",
+        "reminder_cancelled_call": "“{title}” (deadline {deadline}) has been cancelled: there is nothing to "
+                                   "remind you of.",
     },
     "fr": {
         "forgotten": "C'est fait : j'ai effacé tout ce que je gardais sous votre identifiant. Supprimé :",
@@ -150,6 +153,9 @@ _OWN: dict[str, dict[str, str]] = {
         "reminder_moved": "La date limite de « {title} » a changé : du {old} au {new}.",
         "reminder_removed": "« {title} » (date limite le {deadline}) a été retiré de la base de connaissances : "
                             "votre rappel est annulé.",
+        "reminder_call_cancelled": "« {title} » a été annulé : votre rappel est annulé lui aussi.",
+        "reminder_cancelled_call": "« {title} » (date limite le {deadline}) a été annulé : il n'y a rien à "
+                                   "vous rappeler.",
     },
     "de": {
         "forgotten": "Erledigt: Ich habe alles gelöscht, was ich unter Ihrer Kennung gespeichert hatte. Gelöscht:",
@@ -207,6 +213,9 @@ _OWN: dict[str, dict[str, str]] = {
         "reminder_moved": "Die Frist von „{title}“ hat sich geändert: vom {old} auf den {new}.",
         "reminder_removed": "„{title}“ (Frist: {deadline}) wurde aus der Wissensbasis entfernt: Ihre Erinnerung "
                             "ist aufgehoben.",
+        "reminder_call_cancelled": "„{title}“ wurde abgesagt: Ihre Erinnerung ist ebenfalls aufgehoben.",
+        "reminder_cancelled_call": "„{title}“ (Frist: {deadline}) wurde abgesagt: es gibt nichts, woran ich "
+                                   "Sie erinnern könnte.",
     },
 }
 

@@ -36,7 +36,7 @@ from bot.state import BotState, Reminder
 from knowledge.answering import SourceRef
 from knowledge.clock import Clock
 from knowledge.filters import ChunkFilter, OneOf
-from knowledge.models import MetadataValue
+from knowledge.models import MetadataValue, is_cancelled
 from knowledge.store import KnowledgeStore
 
 logger = logging.getLogger(__name__)
@@ -106,13 +106,15 @@ class Call:
     url: str
     deadline: datetime | None
     deadline_text: str
+    cancelled: bool = False  # its source says so (a table's status column): no reminder, a word to the member
 
 
 def _call(meta: Mapping[str, MetadataValue], timezone: tzinfo) -> Call:
     stamp = meta.get("deadline_ts")
     deadline = (datetime.fromtimestamp(int(stamp), timezone)
                 if isinstance(stamp, int | float) and not isinstance(stamp, bool) else None)
-    return Call(str(meta.get("title", "")), str(meta.get("url", "")), deadline, str(meta.get("deadline", "")))
+    return Call(str(meta.get("title", "")), str(meta.get("url", "")), deadline, str(meta.get("deadline", "")),
+                is_cancelled(meta))
 
 
 def calls_in(store: KnowledgeStore, timezone: tzinfo,
@@ -176,6 +178,8 @@ def remember_call(store: KnowledgeStore, state: BotState, *, platform: str, user
     if call is None or call.deadline is None:
         return _say("reminder_unknown", language, title=ref.title), False
     deadline = date_text(call.deadline, language)
+    if call.cancelled:
+        return _say("reminder_cancelled_call", language, title=call.title, deadline=deadline), False
     if call.deadline <= now:
         return _say("reminder_closed", language, title=call.title, deadline=deadline), False
     dates = upcoming(call.deadline, timezone, now)
@@ -206,10 +210,12 @@ class RunResult:
     sent: int = 0
     moved: int = 0
     removed: int = 0
+    cancelled: int = 0
     failed: int = 0
 
     def line(self) -> str:
         return (f"sent {self.sent} reminders, {self.moved} deadline changes, {self.removed} removed calls"
+                + (f", {self.cancelled} cancelled calls" if self.cancelled else "")
                 + (f", {self.failed} not delivered (tried again next run)" if self.failed else ""))
 
 
@@ -250,6 +256,14 @@ class Reminders:
                 self.state.drop_reminder(reminder.id)
             return
         deadline = call.deadline
+        if call.cancelled:  # the member hears it once (before the deadline), then the reminder goes
+            if old > now and not self._send(reminder, "cancelled", reminder.deadline, _say(
+                    "reminder_call_cancelled", language, title=reminder.title), result):
+                return  # not delivered: told at the next run
+            if old > now:
+                result.cancelled += 1
+            self.state.drop_reminder(reminder.id)
+            return
         if deadline.timestamp() != reminder.deadline:
             if deadline > now:
                 text = _say("reminder_moved", language, title=reminder.title, old=date_text(old, language),

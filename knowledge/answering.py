@@ -77,13 +77,14 @@ class Question:
 
 
 def status_of(meta: dict, now: datetime) -> str | None:
-    """open/closed for calls, upcoming/past (or cancelled) for events, from their sortable dates."""
+    """open/closed for calls, upcoming/past for events, from their sortable dates; cancelled when the source
+    says so (an event or a call)."""
     now_ts = int(now.timestamp())
+    if meta.get("kind") in {"funding_call", "event"} and is_cancelled(meta):
+        return "cancelled"
     if meta.get("kind") == "funding_call" and "deadline_ts" in meta:
         return "open" if int(meta["deadline_ts"]) >= now_ts else "closed"
     if meta.get("kind") == "event" and "start_ts" in meta:
-        if is_cancelled(meta):
-            return "cancelled"
         return "upcoming" if int(meta.get("end_ts", meta["start_ts"])) >= now_ts else "past"
     return None
 
@@ -102,7 +103,8 @@ def status_phrase(ref: SourceRef, language: str) -> str:
     the member's language writes them)."""
     t = texts(language)
     if ref.kind == "funding_call" and "deadline" in ref.dates:
-        return t["closed" if ref.status == "closed" else "open_until"].format(
+        return t["closed" if ref.status == "closed" else "cancelled_call" if ref.status == "cancelled"
+                 else "open_until"].format(
             date=written_date(ref.dates["deadline"], language))
     if ref.kind == "event" and "start" in ref.dates:
         return t["past_event" if ref.status == "past" else "cancelled_event" if ref.status == "cancelled"
@@ -149,8 +151,10 @@ class ExtractiveAnswerer(Answerer):
         records = records_of(hits)
         # "The next wearables event" is one that takes place; when only cancelled ones are about it, the member
         # hears they are cancelled rather than "nothing matches".
-        candidates = (self._about(question, [hit for hit in records if not is_cancelled(hit.metadata)])
-                      or self._about(question, [hit for hit in records if is_cancelled(hit.metadata)]))
+        candidates = self._about(question, [hit for hit in records if not is_cancelled(hit.metadata)])
+        only_cancelled = not candidates
+        if only_cancelled:
+            candidates = self._about(question, [hit for hit in records if is_cancelled(hit.metadata)])
         field_name = "start_ts" if question.scope.kind == "event" else "deadline_ts"
         ordered = sorted(candidates, key=lambda h: int(h.metadata.get(field_name, 0)))[: self._max_listed]
         if question.scope.kind == "event":
@@ -174,7 +178,8 @@ class ExtractiveAnswerer(Answerer):
         if not ordered:  # only the event or call the question named, outside the window, or nothing at all
             lines.append(f"{heading}{colon} {t['none_match']}")
             return Answer("\n".join(lines), question.language, sources, abstained=not sources)
-        lines.append(f"{heading}{colon}")
+        # "Funding calls still open: none; these were cancelled:" rather than a cancelled call listed as open.
+        lines.append(f"{heading}{colon} {t['only_cancelled']}" if only_cancelled else f"{heading}{colon}")
         for hit in ordered:
             ref = source_ref(len(sources) + 1, hit, question.now, _first_line(hit.text))
             sources.append(ref)

@@ -44,7 +44,7 @@ def safe_url(url: str) -> str | None:
 
 def _date_note(ref: SourceRef, language: str) -> str:
     if ref.kind == "funding_call" and ref.dates.get("deadline"):
-        status = f" ({message('status_closed', language)})" if ref.status == "closed" else ""
+        status = f" ({message('status_' + ref.status, language)})" if ref.status in ("closed", "cancelled") else ""
         deadline = written_date(ref.dates["deadline"], language)
         return f"{_capitalized(message('source_deadline', language))} {deadline}{status}"
     if ref.kind == "event" and ref.dates.get("start"):

@@ -24,6 +24,7 @@ MESSAGES: dict[str, str] = {
     "open_until": "offen bis {date}",
     "past_event": "diese Veranstaltung fand am {date} statt",
     "upcoming_event": "am {date}",
+    "cancelled_call": "abgesagt (die Frist war der {date})",
     "cancelled_event": "abgesagt (geplant war der {date})",
     "nothing": "Dazu finde ich nichts in der Wissensdatenbank des Clusters, und ich möchte nicht raten. "
                "Bitte wenden Sie sich an {contact}.",
@@ -31,6 +32,7 @@ MESSAGES: dict[str, str] = {
                       "nicht aufgeführt ist, wenden Sie sich bitte an {contact}.",
     "what_event": "passende Veranstaltung",
     "what_funding_call": "passenden offenen Förderaufruf",
+    "only_cancelled": "keine; diese wurden abgesagt:",
     "none_match": "nichts passt zu Ihrer Frage.",
     "unavailable": "Die Wissensdatenbank ist vorübergehend nicht erreichbar, bitte versuchen Sie es in ein paar "
                    "Minuten erneut.",

@@ -24,6 +24,7 @@ MESSAGES: dict[str, str] = {
     "open_until": "open until {date}",
     "past_event": "this event took place on {date}",
     "upcoming_event": "on {date}",
+    "cancelled_call": "cancelled (its deadline was {date})",
     "cancelled_event": "cancelled (it was planned on {date})",
     "nothing": "I could not find this in the cluster's knowledge base, so I would rather not guess. "
                "Please ask {contact}.",
@@ -31,6 +32,7 @@ MESSAGES: dict[str, str] = {
                       "please ask {contact}.",
     "what_event": "matching event",
     "what_funding_call": "matching open funding call",
+    "only_cancelled": "none; these were cancelled:",
     "none_match": "nothing matches your question.",
     "unavailable": "The knowledge base is temporarily unavailable, please try again in a few minutes.",
     "other_language": "(The source is in another language.)",

@@ -24,6 +24,7 @@ MESSAGES: dict[str, str] = {
     "open_until": "ouvert jusqu'au {date}",
     "past_event": "cet événement a eu lieu le {date}",
     "upcoming_event": "le {date}",
+    "cancelled_call": "annulé (la date limite était le {date})",
     "cancelled_event": "annulé (il était prévu le {date})",
     "nothing": "Je n'ai pas trouvé cette information dans la base de connaissances du cluster et je préfère "
                "ne pas improviser. Merci de contacter {contact}.",
@@ -31,6 +32,7 @@ MESSAGES: dict[str, str] = {
                       "autre demande, contactez {contact}.",
     "what_event": "événement correspondant",
     "what_funding_call": "appel à projets ouvert correspondant",
+    "only_cancelled": "aucun ; ceux-ci ont été annulés :",
     "none_match": "rien ne correspond à votre question.",
     "unavailable": "La base de connaissances est momentanément indisponible, merci de réessayer dans "
                    "quelques minutes.",

@@ -194,17 +194,23 @@ def test_an_empty_week_posts_nothing(tmp_path, cluster, slack_api):
                              "14 days")
 
 
-def test_a_cancelled_event_is_not_announced_as_ahead(tmp_path, cluster, slack_api):
-    rows = [line + (";cancelled" if "atelier-ia" in line else ";status" if line.startswith("title") else ";")
-            for line in EVENTS.splitlines()]
-    (cluster.kb / "events.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+def test_cancelled_events_and_calls_are_not_announced_as_ahead(tmp_path, cluster, slack_api):
+    def status(table: str, cancelled: str) -> str:
+        return "\n".join(line + (";annulé" if cancelled in line else ";status" if line.startswith(("title", "ref"))
+                                 else ";") for line in table.splitlines()) + "\n"
+
+    (cluster.kb / "events.csv").write_text(status(EVENTS, "atelier-ia"), encoding="utf-8")
+    (cluster.kb / "calls.csv").write_text(status(CALLS, "kb.test/feasibility"), encoding="utf-8")
     cluster.ingest(MONDAY)
     digests_on(tmp_path / "state.sqlite3", cluster, slack_api).send(parse_target(f"{CHANNEL}:en:member"))
     lines = seen(posts(slack_api)[0])
     assert "• <https://kb.test/breakfast|Members' breakfast> · 1 December 2026, 08:30" in lines
-    assert not [line for line in lines if "atelier-ia" in line]
+    assert "• <https://kb.test/eic|EIC Accelerator> · closes 4 March 2027" in lines
+    assert not [line for line in lines if "atelier-ia" in line or "feasibility" in line]
     home = [e["title"] for e in cluster.services.retriever.upcoming("event", "member", MONDAY)]
     assert "Members' breakfast" in home and "Atelier IA en santé" not in home  # App Home's next events
+    calls = [c["title"] for c in cluster.services.retriever.upcoming("funding_call", "member", MONDAY)]
+    assert "EIC Accelerator" in calls and "Feasibility aid" not in calls  # ... and calls closing soon
 
 
 def test_only_calls_added_since_the_last_digest_are_new(tmp_path, cluster, slack_api):

@@ -234,6 +234,27 @@ def test_editing_a_table_makes_only_its_added_row_news(tmp_path, cluster, slack_
         "New funding call about “medical imaging”: Appel échographie assistée par IA"]
 
 
+def test_a_call_added_as_cancelled_is_not_news(tmp_path, cluster, slack_api):
+    """Staff add a table where a call on the followed topic is already marked cancelled: no message for it."""
+    path = tmp_path / "state.sqlite3"
+    concierge(slack_app(cluster, BotState(path, clock=cluster.clock), slack_api, path), slack_api,
+              "follow medical imaging")
+    scheduler = slack_scheduler(cluster, path, slack_api)
+    cluster.clock.now = FOLLOWED_AT + timedelta(minutes=5)
+    scheduler.run_due()
+    (cluster.kb / "added.csv").write_text(
+        "reference;title;kind;deadline;audience;language;url;description;status\n"
+        "ECHO;Appel échographie assistée par IA;funding_call;2027-04-01;public;fr;https://kb.test/echo;"
+        "Imagerie médicale : échographie guidée par intelligence artificielle.;annulé\n"
+        "IRM;Appel IRM et IA;funding_call;2027-05-01;public;fr;https://kb.test/irm;"
+        "Imagerie médicale : IRM et intelligence artificielle.;\n", encoding="utf-8")
+    cluster.clock.now = ADDED_AT
+    assert cluster.services.ingestor().run([cluster.kb]).ok
+    cluster.clock.now = ADDED_AT + timedelta(minutes=5)
+    scheduler.run_due()
+    assert [p["text"] for p in dms(slack_api, MEMBER)] == ["New funding call about “medical imaging”: Appel IRM et IA"]
+
+
 def test_a_message_slack_refuses_is_counted_for_staff_and_not_sent_twice(tmp_path, cluster, slack_api):
     path = tmp_path / "state.sqlite3"
     concierge(slack_app(cluster, BotState(path, clock=cluster.clock), slack_api, path), slack_api,

@@ -250,6 +250,45 @@ def test_a_removed_call_is_announced_once_and_its_reminder_dropped(bot):
     assert BotState(bot.state_path, clock=bot.clock).reminders() == []
 
 
+def cancelled(calls: str, reference: str) -> str:
+    """The table of calls with a status column, `reference`'s row marked as its staff would ("annulé")."""
+    lines = calls.splitlines()
+    return "\n".join([lines[0] + ";status"] + [line + (";annulé" if line.startswith(reference + ";") else ";")
+                                              for line in lines[1:]]) + "\n"
+
+
+def test_a_cancelled_call_is_announced_once_its_reminder_dropped_and_answers_say_cancelled(bot):
+    app = bot.app(BotState(bot.state_path, clock=bot.clock))
+    remind_me_of(bot, app, "EIC Accelerator")
+    bot.clock.now = datetime(2026, 12, 1, 10, 0, tzinfo=PARIS)
+    bot.ingest(cancelled(CALLS, "EIC"))
+    scheduler = bot.scheduler()
+    bot.run_at(scheduler, datetime(2026, 12, 1, 11, 0, tzinfo=PARIS))
+    bot.run_at(scheduler, datetime(2026, 12, 8, 9, 0, tzinfo=PARIS))  # no 7-day reminder for it
+    [told] = bot.dms()
+    assert told == ("“EIC Accelerator” has been cancelled: your reminder for it is cancelled too.\n"
+                    "<https://kb.test/eic|EIC Accelerator>")
+    assert BotState(bot.state_path, clock=bot.clock).reminders() == []
+    before = len(bot.slack_api.of("chat.postMessage"))
+    send_event(app, mention("Which funding calls are open?", ts="1700000300.1"))
+    listing = json.dumps(bot.slack_api.wait_for("chat.postMessage", before + 1)[before], ensure_ascii=False)
+    assert "Funding calls still open: none; these were cancelled:" in listing and "Remind me" not in listing
+    before = len(bot.slack_api.of("chat.postMessage"))
+    send_event(app, mention("What is the deadline of the EIC Accelerator?", ts="1700000400.1"))
+    answer = json.dumps(bot.slack_api.wait_for("chat.postMessage", before + 1)[before], ensure_ascii=False)
+    assert "cancelled (its deadline was 15 December 2026)" in answer and "Remind me" not in answer
+
+
+def test_a_click_on_a_call_cancelled_since_the_answer_sets_nothing_and_says_so(bot):
+    state = BotState(bot.state_path, clock=bot.clock)
+    app = bot.app(state)
+    actions, buttons = answer_buttons(bot, app, "Which funding calls are open?", ts="1700000100.1")
+    bot.ingest(cancelled(CALLS, "EIC"))
+    assert click(bot, app, actions, buttons[1]) == ("“EIC Accelerator” (deadline 15 December 2026) has been "
+                                                    "cancelled: there is nothing to remind you of.")
+    assert state.reminders() == []
+
+
 def test_members_list_their_reminders_with_the_next_date(bot):
     app = bot.app(BotState(bot.state_path, clock=bot.clock))
     remind_me_of(bot, app, "EIC Accelerator")

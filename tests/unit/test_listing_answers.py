@@ -70,6 +70,31 @@ def test_the_next_event_on_a_topic_is_not_a_cancelled_one():
     assert "cancelled (it was planned on 11 March 2027, 18:30)" in direct.text
 
 
+@pytest.mark.parametrize("language, text, heading", [
+    ("en", "next wearables event?", "Upcoming events: none; these were cancelled:"),
+    ("fr", "prochain événement wearables ?", "Prochains événements : aucun ; ceux-ci ont été annulés :"),
+])
+def test_when_only_cancelled_items_match_the_heading_says_none_takes_place(language, text, heading):
+    cancelled = _event(1, "Meetup: wearables and remote monitoring", 11, status="cancelled")
+    question = Question(text=text, language=language, now=datetime(2027, 3, 1, tzinfo=PARIS),
+                        scope=UPCOMING_EVENTS, listing=True)
+    answer = ExtractiveAnswerer(HashingEmbedder()).answer(question, [cancelled])
+    assert answer.text.splitlines()[0] == heading and _listed(answer) == ["Meetup: wearables and remote monitoring"]
+
+
+def test_a_cancelled_call_is_said_cancelled_not_open():
+    deadline = datetime(2027, 3, 4, 17, 0, tzinfo=PARIS)
+    call = Hit("kb/calls.csv:1", "EIC Accelerator\nUp to 2.5 million euros for deep-tech SMEs.", {
+        "kind": "funding_call", "title": "EIC Accelerator", "source_id": "kb/calls.csv", "record_index": 1,
+        "deadline": "2027-03-04 17:00", "deadline_ts": int(deadline.timestamp()), "status": "cancelled",
+        "url": "https://kb.test/eic"}, dense=0.7, coverage=1.0)
+    asked = Question(text="Quelle est la date limite de l'EIC Accelerator ?", language="fr",
+                     now=datetime(2027, 3, 1, tzinfo=PARIS), scope=TimeScope(kind="funding_call"), listing=False)
+    answer = ExtractiveAnswerer(HashingEmbedder()).answer(asked, [call])
+    assert "annulé (la date limite était le 4 mars 2027" in answer.text and "ouvert" not in answer.text
+    assert answer.sources[0].status == "cancelled"
+
+
 def test_a_listing_weighs_the_word_few_items_carry():
     items = [_event(1, "Health tech job fair", 10), _event(2, "Digital health tech breakfast", 12),
              _event(3, "Mentoring launch for women founders", 20), _event(4, "Health tech drinks", 4)]

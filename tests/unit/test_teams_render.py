@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.teams.render import card_message, chat_message, escape, safe_url, sources_markdown
+from bot.teams.render import card_message, chat_message, escape, reminder_actions, safe_url, sources_markdown
 from knowledge.answering import SourceRef
 
 INJECTIONS = ["<at>Everyone</at>", "[click](https://evil.test)", "![img](https://evil.test/x.png)",
@@ -74,3 +74,14 @@ def test_citation_urls_are_safe_and_titles_escaped():
     appearance = entity.citation[0].appearance
     assert appearance.url == "https://kb.test/a%20b%7C%3C!channel%3E"
     assert appearance.name == "&lt;at&gt;All&lt;/at&gt;"
+
+
+@pytest.mark.parametrize("source, note", [
+    (ref(status="closed"), "Deadline 4 March 2027 (closed)"),
+    (ref(status="cancelled"), "Deadline 4 March 2027 (cancelled)"),
+    (ref(kind="event", dates={"start": "2027-03-11 18:30"}, status="cancelled"), "On 11 March 2027, 18:30 (cancelled)"),
+    (ref(kind="event", dates={"start": "2027-03-11 18:30"}, status="upcoming"), "On 11 March 2027, 18:30"),
+])
+def test_the_source_line_says_closed_or_cancelled_and_no_remind_me_for_them(source, note):
+    assert sources_markdown([source], "en") == f"[1] [EIC Accelerator](https://kb.test/eic) · {note}"
+    assert reminder_actions([source], "en") == []
