@@ -66,6 +66,17 @@ def test_reingest_of_unchanged_folder_embeds_nothing(ingestor, store, embedder, 
     assert stored_ids(store) == ids_before
 
 
+def test_a_new_records_version_re_reads_calendars_and_tables_only(ingestor, kb, monkeypatch):
+    """What an upgrade does on a Monday morning: the new release reads events and calls differently (their status,
+    their topics), so those files are read again once; the documents are not re-embedded."""
+    ingestor.run([kb])
+    monkeypatch.setattr(knowledge.pipeline, "RECORDS_VERSION", knowledge.pipeline.RECORDS_VERSION + "-next")
+    report = ingestor.run([kb])
+    assert sorted(report.updated) == ["kb/calls.csv", "kb/events.ics"]
+    assert sorted(report.unchanged) == ["kb/docs/guide.md", "kb/docs/membership.md"]
+    assert ingestor.run([kb]).updated == [], "once"
+
+
 def test_changed_file_is_updated_and_deleted_file_is_pruned(ingestor, store, embedder, kb, write):
     ingestor.run([kb])
     write("docs/guide.md", "# Funding guide\n\nThe region funds SME innovation projects.\n\n"
