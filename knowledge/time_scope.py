@@ -45,7 +45,9 @@ _BEFORE = re.compile(r"\b(?P<word>" + _alternatives("before") + r")\s+" + _ARTIC
                      + r"(?:\s+(?P<day_after>" + _DAY_NUMBER + r")(?:st|nd|rd|th)?\b)?" + _YEAR)
 # "by 29 January" and "jusqu'au 15 avril" include that day; "before" and "avant" do not
 _INCLUSIVE = frozenset({"by", "until", "jusqu au", "jusqu a", "d ici", "au plus tard", "bis", "spatestens"})
-_AFTER = re.compile(r"\b(" + _alternatives("after") + r")\s+" + _ARTICLE
+# ... and "from March", "à partir de mars", "ab März" start with March; "after March", "après mars" after it
+_FROM = frozenset({"from", "a partir de", "a partir d", "a partir", "ab"})
+_AFTER = re.compile(r"\b(?P<word>" + _alternatives("after") + r")\s+" + _ARTICLE
                     + r"(?:(?P<day>" + _DAY_NUMBER + r")(?:st|nd|rd|th|er|\.)?\s+(?:of\s+)?)?" + _MONTH
                     + r"(?:\s+(?P<day_after>" + _DAY_NUMBER + r")(?:st|nd|rd|th)?\b)?" + _YEAR)
 # "from 1 to 15 April", "du 4 au 8 mars", "vom 4. bis 8. März", "between 4 and 8 March"
@@ -217,7 +219,7 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
         start = _resolve_month(_MONTHS[after.group("month")], after.group("year"), now)
         if number := after.group("day") or after.group("day_after"):  # "after 4 March", "à partir du 15 avril"
             start = _day_of(start, int(number), after.group("year"), today)
-        else:
+        elif after.group("word") not in _FROM:
             start = _next_month(start)
     if (span := _RANGE.search(text)) and not before:  # "from 1 to 15 April"
         month = _MONTHS[span.group("first_month") or span.group("month")]

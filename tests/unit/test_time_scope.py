@@ -150,6 +150,11 @@ def test_kinds_of_events_that_name_a_topic_are_events_and_topics(question):
         ("le week-end du 28 novembre", "2026-11-28", "2026-11-30"),
         ("anything le 04 mars ?", "2027-03-04", "2027-03-05"),
         ("events on May 2?", "2027-05-02", "2027-05-03"),
+        ("events from March on?", "2027-03-01", None),  # "from", "à partir de", "ab" include the month
+        ("Quels événements à partir de mars ?", "2027-03-01", None),
+        ("Veranstaltungen ab März?", "2027-03-01", None),
+        ("events after March?", "2027-04-01", None),  # "after", "après" do not
+        ("Quels événements après mars ?", "2027-04-01", None),
     ],
 )
 def test_after_a_day_a_range_and_by_a_day(question, start, end):
