@@ -20,7 +20,7 @@ from knowledge.ranking import Hit, Ranking
 from knowledge.retrieval import Retriever
 from knowledge.store import StoreError, StoreUnavailable
 from knowledge.text import keywords
-from knowledge.time_scope import parse_time_scope
+from knowledge.time_scope import TimeScope, item_noun, parse_time_scope
 from knowledge.topic_match import TopicMatcher, question_names
 
 _DATED_KINDS = frozenset({"event", "funding_call"})
@@ -127,6 +127,8 @@ class Concierge:
                 filters = replace(filters, scope=scope)
                 listing = filters.has_time_window
                 hits = self._retriever.search(query, filters, k=self._k(listing), language=language)
+            if listing and self._one_item_named(query, scope, hits):
+                listing = False  # "Is the summit in June free for members?": that summit, not June's events
             outside = self._retriever.named_outside_window(query, filters, hits) if listing else None
         except StoreError as exc:
             # Members' words stay out of the log above DEBUG (README: members' data): the language says enough.
@@ -173,6 +175,19 @@ class Concierge:
                        for h in hits],
             confidence=sure,
         )
+
+    def _one_item_named(self, query: str, scope: TimeScope, hits: list[Hit]) -> bool:
+        """Whether a question with a time window asks about one item rather than for a list: it names it with
+        the definite article and its kind noun ("the summit in June", "le webinaire de mars"), no "next" or
+        "past" word, and the first item found is the only one of the window whose title carries that noun."""
+        if self._names is None or scope.upcoming_only or scope.past_only or not hits:
+            return False
+        noun = item_noun(query)
+        records = records_of(hits, scope.kind)
+        if noun is None or not records or hits[0].record_key != records[0].record_key:
+            return False
+        found = self._names.terms_found([noun], [(str(h.metadata.get("title", "")), "") for h in records])
+        return [flags[0] for flags in found].count(True) == 1 and found[0][0]
 
     def _k(self, listing: bool) -> int:
         """How many passages to read: a listing picks its items among more of its window's (`listing_passages`)."""

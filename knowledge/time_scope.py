@@ -181,6 +181,21 @@ def _day_asked(text: str, now: datetime) -> tuple[datetime, datetime] | None:
     return start, start + timedelta(days=1)
 
 
+# "Is the summit in June free?", "le summit de juin", "die Konferenz im Juni": one item, named by its kind noun
+_THE_ITEM = re.compile(r"\b(?:the|le|la|l|der|die|das|den|dem)\s+(?:[\w-]+\s+){0,2}?(?P<noun>"
+                       + _alternatives("event") + "|" + _alternatives("call_noun") + r")\b")
+
+
+def item_noun(question: str) -> str | None:
+    """The event or call noun a question names one item by ("the summit", "le webinaire"), as written plainly.
+
+    >>> item_noun("Is the summit in June free for members?"), item_noun("Any workshops in June?")
+    ('summit', None)
+    """
+    found = _THE_ITEM.search(_plain(question))
+    return found.group("noun") if found else None
+
+
 def parse_time_scope(question: str, now: datetime) -> TimeScope:
     """Read the time a question is about, relative to ``now``.
 

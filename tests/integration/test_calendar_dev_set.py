@@ -84,3 +84,11 @@ def test_where_an_event_takes_place_is_not_a_question_about_the_past(calendar):
     reply = ask(calendar, "Où se passe la soirée télémédecine franco-suisse ?", "2027-04-01")
     assert reply.sources[0].url == EVENTS + "telemedicine-across-borders-france-switzerland"
     assert "Genève" in reply.answer
+
+
+def test_the_one_event_a_question_names_in_a_month_is_answered_not_the_months_list(calendar):
+    reply = ask(calendar, "Is the summit in June free for members?", "2027-05-15")
+    assert reply.sources[0].url == EVENTS + "health-innovation-summit-2027"
+    assert "attend free" in reply.answer and not reply.answer.startswith("Events (")
+    listing = ask(calendar, "Is there a webinar in April?", "2027-03-15")  # no item named: the month's events
+    assert listing.answer.startswith("Events (from 1 April 2027 to 30 April 2027):") and len(listing.sources) > 1
