@@ -23,7 +23,7 @@ from knowledge.locales import LANGUAGES, messages, written_date, written_day
 from knowledge.models import is_cancelled
 from knowledge.ranking import Hit, Ranking
 from knowledge.text import fold, keywords
-from knowledge.time_scope import TimeScope
+from knowledge.time_scope import TimeScope, kind_nouns
 from knowledge.topic_match import TopicMatcher, question_terms
 
 logger = logging.getLogger(__name__)
@@ -192,8 +192,15 @@ class ExtractiveAnswerer(Answerer):
         return Answer("\n".join(lines), question.language, sources)
 
     def _about(self, question: Question, candidates: list[Hit]) -> list[Hit]:
-        """"The next AI workshop": the items about what the question names, in either language (`items_about`)."""
-        return items_about(self._topics, self._ranking, question.text, candidates)
+        """"The next AI workshop": the items about what the question names, in either language (`items_about`);
+        of those, the ones of the kind asked for when some are ("Any workshops in June?": not the drinks)."""
+        about = items_about(self._topics, self._ranking, question.text, candidates)
+        nouns = kind_nouns(question.text)
+        if not nouns or not about:
+            return about
+        found = self._topics.terms_found(nouns, [(str(h.metadata.get("title", "")), h.text) for h in about],
+                                         word_similarity=self._ranking.topic_word_similarity)
+        return [hit for hit, flags in zip(about, found) if any(flags)] or about
 
     def _passages(self, question: Question, hits: Sequence[Hit], outside: Hit | None) -> Answer:
         """Quote the section (heading block) of the best passages that best answers, in its own order."""

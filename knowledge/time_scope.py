@@ -282,6 +282,16 @@ def _generic_keywords() -> frozenset[str]:
                      + keywords("weekend week-end wochenende"))
 
 
+def kind_nouns(question: str) -> list[str]:
+    """The kinds of event a question asks for ("workshops", "webinaire"), as written; not "event", "session".
+
+    >>> kind_nouns("Any workshops in June?"), kind_nouns("Any events in June?")
+    (['workshops'], [])
+    """
+    nouns = {fold(word) for module in catalogs().values() for word in getattr(module, "KIND_NOUNS", "").split()}
+    return list(dict.fromkeys(word for word in re.findall(r"\w+", question) if fold(word) in nouns))
+
+
 def topical_words(keyword_list: list[str]) -> set[str]:
     """The keywords of a question that say what it is about (not "upcoming", "events", "open"...)."""
     generic = _generic_keywords()

@@ -168,6 +168,9 @@ FUNCTION_WORDS = """ab der die das den dem des ein eine einen einem einer eines 
     wer warum welche welcher welches welchen ich du er sie wir ihr mich mir sich uns euch mein meine unser unsere
     ihre sein seine nicht kein keine noch nur auch schon sehr mehr viel viele findet statt kostet kosten hoch
     lange bitte gilt"""
+# Of those, the kinds of event a listing prefers when some of its items carry them ("Any workshops in June?": the
+# workshops, not the drinks; every event of the month when none is titled so).
+KIND_NOUNS = "workshop workshops webinar webinare konferenz konferenzen schulung schulungen"
 GENERIC_WORDS = """veranstaltung veranstaltungen konferenz konferenzen schulung schulungen
     termin treffen forderaufruf forderaufrufe aufruf aufrufe ausschreibung ausschreibungen forderprogramm
     forderung forderungen frist fristen nachste nachsten nachster kommende kommenden bevorstehende geplante

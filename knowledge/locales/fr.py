@@ -159,6 +159,9 @@ TIME_WORDS: dict[str, list[str]] = {
     "weekend_of": [r"le week[- ]?end du", r"week[- ]?end du"],
     "next_weekday": [],  # "mardi prochain": the weekday first, then "prochain" (`knowledge.time_scope`)
 }
+# Of those, the kinds of event a listing prefers when some of its items carry them ("Any workshops in June?": the
+# workshops, not the drinks; every event of the month when none is titled so).
+KIND_NOUNS = "atelier ateliers webinaire webinaires sommet salon salons formation formations conference conferences"
 GENERIC_WORDS = """evenement evenements atelier ateliers webinaire sommet rencontre rencontres salon salons
     journee journees calendrier appel appels projet projets aap financement financements subvention subventions date
     limite cloture cloturent concours prochain prochaine prochains prochaines venir bientot ouvert ouverts

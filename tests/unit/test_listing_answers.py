@@ -95,6 +95,21 @@ def test_a_cancelled_call_is_said_cancelled_not_open():
     assert answer.sources[0].status == "cancelled"
 
 
+def test_a_listing_keeps_the_kind_of_event_asked_for_when_some_items_are_of_it():
+    march = [_event(1, "Digital Health Drinks", 3), _event(2, "Atelier RGPD : analyse d'impact", 10),
+            _event(3, "Workshop: FHIR profiles", 17)]
+    answerer = ExtractiveAnswerer(HashingEmbedder())
+
+    def listed(text: str, items: list[Hit]) -> list[str]:
+        question = Question(text=text, language="en", now=datetime(2027, 3, 1, tzinfo=PARIS), scope=UPCOMING_EVENTS,
+                            listing=True)
+        return _listed(answerer.answer(question, items))
+
+    assert listed("Any workshops in March?", march) == ["Workshop: FHIR profiles"]
+    assert listed("Any events in March?", march) == [item.metadata["title"] for item in march]
+    assert listed("Any webinar in March?", march) == [item.metadata["title"] for item in march], "none is: all"
+
+
 def test_a_listing_weighs_the_word_few_items_carry():
     items = [_event(1, "Health tech job fair", 10), _event(2, "Digital health tech breakfast", 12),
              _event(3, "Mentoring launch for women founders", 20), _event(4, "Health tech drinks", 4)]
