@@ -78,6 +78,10 @@ _MONTH_DAY = re.compile(r"\b" + _MONTH + r"\s+" + _DAY + r"\b(?:,?\s+(?P<year>20
 # "next Tuesday", "on Tuesday", "mardi prochain", "nächsten Dienstag"
 _WEEKDAY_NAMED = re.compile(r"\b(?:(?P<word>" + _alternatives("next_weekday") + r")\s+)?" + _WEEKDAY
                             + r"(?P<after>\s+(?:" + _alternatives("upcoming") + r"))?\b")
+# "open to the public", "ouvert aux non-adhérents", "offen für Studierende": who may come, not when; "open for
+# registration", "ouverts aux inscriptions" are about what is ahead.
+_OPEN_TO = re.compile(r"\b(?:" + _alternatives("open") + r")\s+(?:to|aux?|a|fur)\s+(?!(?:les\s+|der\s+)?"
+                      r"(?:inscriptions?|registrations?|sign[ -]?ups?|anmeldung(?:en)?)\b)")
 _NEXT_STEPS = re.compile(r"\b(?:next|prochaines?|nachsten?)\s+(?:steps?|etapes?|schritte?)\b")
 _WEEK_OF = re.compile(r"\b(?:" + _alternatives("week_of") + r")\s*$")
 _WEEKEND_OF = re.compile(r"\b(?:" + _alternatives("weekend_of") + r")\s*$")
@@ -214,7 +218,8 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
     start: datetime | None = None
     end: datetime | None = None
     # "Is the Demo Day open to the public?" and "the next steps to register" ask nothing about when
-    upcoming = bool(_UPCOMING.search(_NEXT_STEPS.sub(" ", text)) or (_OPEN.search(text) and kind != "event"))
+    upcoming = bool(_UPCOMING.search(_NEXT_STEPS.sub(" ", text))
+                    or (_OPEN.search(text) and (kind != "event" or not _OPEN_TO.search(text))))
     past = bool(_PAST.search(text)) and not upcoming
     today = datetime.combine(now.date(), time(0, 0), now.tzinfo)
 

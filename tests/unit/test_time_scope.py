@@ -179,6 +179,17 @@ def test_whether_a_question_asks_when(question, asks_when):
     assert not scope.upcoming_only or asks_when, "'open to', 'next steps' do not narrow to what is ahead"
 
 
+@pytest.mark.parametrize("question, ahead", [
+    ("Which events are open?", True), ("Which events are open for registration?", True),
+    ("Quels événements sont ouverts aux inscriptions ?", True), ("Welche Veranstaltungen sind noch offen?", True),
+    ("Is the Demo Day open to the public?", False), ("L'atelier est-il ouvert aux non-adhérents ?", False),
+    ("Ist der Workshop offen für Studierende?", False), ("Le hackathon est ouvert à tous ?", False),
+])
+def test_open_events_are_the_ones_ahead_open_to_someone_is_who_may_come(question, ahead):
+    scope = parse_time_scope(question, NOW)
+    assert (scope.kind, scope.upcoming_only) == ("event", ahead)
+
+
 def test_weekdays_weekends_and_ordinals_are_not_topics():
     assert topical_words(keywords("Any event on Tuesday?")) == set()
     assert topical_words(keywords("Events on March 20th this weekend?")) == set()
