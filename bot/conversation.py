@@ -178,7 +178,7 @@ class Concierge:
 
     def _one_item_named(self, query: str, scope: TimeScope, hits: list[Hit]) -> bool:
         """Whether a question with a time window asks about one item rather than for a list: it names it with
-        the definite article and its kind noun ("the summit in June", "le webinaire de mars"), no "next" or
+        the definite article and its kind noun ("the summit in June", "la conférence en juin"), no "next" or
         "past" word, and the first item found is the only one of the window whose title carries that noun."""
         if self._names is None or scope.upcoming_only or scope.past_only or not hits:
             return False

@@ -257,10 +257,10 @@ class Reminders:
             return
         deadline = call.deadline
         if call.cancelled:  # the member hears it once (before the deadline), then the reminder goes
-            if old > now and not self._send(reminder, "cancelled", reminder.deadline, _say(
-                    "reminder_call_cancelled", language, title=reminder.title), result):
-                return  # not delivered: told at the next run
             if old > now:
+                if not self._send(reminder, "cancelled", reminder.deadline, _say(
+                        "reminder_call_cancelled", language, title=reminder.title), result):
+                    return  # not delivered: told at the next run
                 result.cancelled += 1
             self.state.drop_reminder(reminder.id)
             return

@@ -168,14 +168,14 @@ FUNCTION_WORDS = """ab der die das den dem des ein eine einen einem einer eines 
     wer warum welche welcher welches welchen ich du er sie wir ihr mich mir sich uns euch mein meine unser unsere
     ihre sein seine nicht kein keine noch nur auch schon sehr mehr viel viele findet statt kostet kosten hoch
     lange bitte gilt"""
-# Of those, the kinds of event a listing prefers when some of its items carry them ("Any workshops in June?": the
-# workshops, not the drinks; every event of the month when none is titled so).
-KIND_NOUNS = "workshop workshops webinar webinare konferenz konferenzen schulung schulungen"
 GENERIC_WORDS = """veranstaltung veranstaltungen konferenz konferenzen schulung schulungen
     termin treffen forderaufruf forderaufrufe aufruf aufrufe ausschreibung ausschreibungen forderprogramm
     forderung forderungen frist fristen nachste nachsten nachster kommende kommenden bevorstehende geplante
     offen offene offenen noch laufende vergangene wann welche welcher welches sind ist gibt der das monat woche
     jahr heute morgen vor nach bis diesen dieser"""
+# The kinds of event a listing prefers when some of its items carry them ("Any workshops in June?": the
+# workshops, not the drinks; every event of the month when none is titled so).
+KIND_NOUNS = "workshop workshops webinar webinare konferenz konferenzen schulung schulungen"
 
 # How a chat model says it cannot answer without writing NO_ANSWER (`knowledge.grounding.says_no_answer`): regular
 # expressions over folded text (ASCII lower case, "ß" as "ss", apostrophes kept).

@@ -154,14 +154,14 @@ TIME_WORDS: dict[str, list[str]] = {
     "next_weekday": ["next", "this", "on"],
 }
 # Words that say what kind of thing and when, not what about: left out when judging a listing's topic.
-# Of those, the kinds of event a listing prefers when some of its items carry them ("Any workshops in June?": the
-# workshops, not the drinks; every event of the month when none is titled so).
-KIND_NOUNS = "workshop workshops webinar webinars summit conference conferences meetup meetups training trainings"
 GENERIC_WORDS = """event events workshop workshops webinar webinars summit conference conferences meetup
     session agenda calendar call calls funding grant grants deadline deadlines closes closing upcoming next
     coming future soon planned open still currently past previous when which what month week year today
     tomorrow before after this lists list there any show tell give thing things stuff something anything happening
     happen happens going"""
+# The kinds of event a listing prefers when some of its items carry them ("Any workshops in June?": the
+# workshops, not the drinks; every event of the month when none is titled so).
+KIND_NOUNS = "workshop workshops webinar webinars summit conference conferences meetup meetups training trainings"
 
 # How a chat model says it cannot answer without writing NO_ANSWER (`knowledge.grounding.says_no_answer`): regular
 # expressions over folded text (ASCII lower case, "ß" as "ss", apostrophes kept).

@@ -159,14 +159,14 @@ TIME_WORDS: dict[str, list[str]] = {
     "weekend_of": [r"le week[- ]?end du", r"week[- ]?end du"],
     "next_weekday": [],  # "mardi prochain": the weekday first, then "prochain" (`knowledge.time_scope`)
 }
-# Of those, the kinds of event a listing prefers when some of its items carry them ("Any workshops in June?": the
-# workshops, not the drinks; every event of the month when none is titled so).
-KIND_NOUNS = "atelier ateliers webinaire webinaires sommet salon salons formation formations conference conferences"
 GENERIC_WORDS = """evenement evenements atelier ateliers webinaire sommet rencontre rencontres salon salons
     journee journees calendrier appel appels projet projets aap financement financements subvention subventions date
     limite cloture cloturent concours prochain prochaine prochains prochaines venir bientot ouvert ouverts
     ouverte ouvertes encore cours passe passes quand lieu quel quels quelle quelles mois semaine annee demain
     avant apres ce cette liste truc trucs chose choses quelque"""
+# The kinds of event a listing prefers when some of its items carry them ("Any workshops in June?": the
+# workshops, not the drinks; every event of the month when none is titled so).
+KIND_NOUNS = "atelier ateliers webinaire webinaires sommet salon salons formation formations conference conferences"
 
 # How a chat model says it cannot answer without writing NO_ANSWER (`knowledge.grounding.says_no_answer`): regular
 # expressions over folded text (ASCII lower case, "ß" as "ss", apostrophes kept).

@@ -215,43 +215,46 @@ def test_two_bot_processes_on_one_state_file_send_each_message_once(tmp_path, cl
     assert "clôture le 15 février 2027" in shown(post)
 
 
-def test_editing_a_table_makes_only_its_added_row_news(tmp_path, cluster, slack_api):
-    """Staff fix a typo in the first table and add a row: the table is ingested again, its old calls are not new."""
+def following_medical_imaging(tmp_path: Path, cluster: Cluster, slack_api: SlackAPIServer) -> Scheduler:
+    """A member follows "medical imaging"; the follow job's first run sees the calls of 1 November (not news)."""
     path = tmp_path / "state.sqlite3"
     concierge(slack_app(cluster, BotState(path, clock=cluster.clock), slack_api, path), slack_api,
               "follow medical imaging")
     scheduler = slack_scheduler(cluster, path, slack_api)
     cluster.clock.now = FOLLOWED_AT + timedelta(minutes=5)
-    scheduler.run_due()  # the calls of 1 November are seen: "Appel imagerie et IA" was there before the follow
-    (cluster.kb / "calls.csv").write_text(CALLS.replace("high-risk", "high risk") + (
-        "ECHO;Appel échographie assistée par IA;funding_call;2027-04-01;public;fr;https://kb.test/echo;"
-        "Imagerie médicale : échographie guidée par intelligence artificielle.\n"), encoding="utf-8")
+    scheduler.run_due()  # "Appel imagerie et IA" was there before the follow
+    return scheduler
+
+
+def ingested_then_run(cluster: Cluster, scheduler: Scheduler) -> None:
+    """Staff ingest the folder on 21 November; the follow job runs five minutes later."""
     cluster.clock.now = ADDED_AT
     assert cluster.services.ingestor().run([cluster.kb]).ok
     cluster.clock.now = ADDED_AT + timedelta(minutes=5)
     scheduler.run_due()
+
+
+def test_editing_a_table_makes_only_its_added_row_news(tmp_path, cluster, slack_api):
+    """Staff fix a typo in the first table and add a row: the table is ingested again, its old calls are not new."""
+    scheduler = following_medical_imaging(tmp_path, cluster, slack_api)
+    (cluster.kb / "calls.csv").write_text(CALLS.replace("high-risk", "high risk") + (
+        "ECHO;Appel échographie assistée par IA;funding_call;2027-04-01;public;fr;https://kb.test/echo;"
+        "Imagerie médicale : échographie guidée par intelligence artificielle.\n"), encoding="utf-8")
+    ingested_then_run(cluster, scheduler)
     assert [p["text"] for p in dms(slack_api, MEMBER)] == [
         "New funding call about “medical imaging”: Appel échographie assistée par IA"]
 
 
 def test_a_call_added_as_cancelled_is_not_news(tmp_path, cluster, slack_api):
     """Staff add a table where a call on the followed topic is already marked cancelled: no message for it."""
-    path = tmp_path / "state.sqlite3"
-    concierge(slack_app(cluster, BotState(path, clock=cluster.clock), slack_api, path), slack_api,
-              "follow medical imaging")
-    scheduler = slack_scheduler(cluster, path, slack_api)
-    cluster.clock.now = FOLLOWED_AT + timedelta(minutes=5)
-    scheduler.run_due()
+    scheduler = following_medical_imaging(tmp_path, cluster, slack_api)
     (cluster.kb / "added.csv").write_text(
         "reference;title;kind;deadline;audience;language;url;description;status\n"
         "ECHO;Appel échographie assistée par IA;funding_call;2027-04-01;public;fr;https://kb.test/echo;"
         "Imagerie médicale : échographie guidée par intelligence artificielle.;annulé\n"
         "IRM;Appel IRM et IA;funding_call;2027-05-01;public;fr;https://kb.test/irm;"
         "Imagerie médicale : IRM et intelligence artificielle.;\n", encoding="utf-8")
-    cluster.clock.now = ADDED_AT
-    assert cluster.services.ingestor().run([cluster.kb]).ok
-    cluster.clock.now = ADDED_AT + timedelta(minutes=5)
-    scheduler.run_due()
+    ingested_then_run(cluster, scheduler)
     assert [p["text"] for p in dms(slack_api, MEMBER)] == ["New funding call about “medical imaging”: Appel IRM et IA"]
 
 
