@@ -200,7 +200,8 @@ class ExtractiveAnswerer(Answerer):
             return about
         found = self._topics.terms_found(nouns, [(str(h.metadata.get("title", "")), h.text) for h in about],
                                          word_similarity=self._ranking.topic_word_similarity)
-        return [hit for hit, flags in zip(about, found) if any(flags)] or about
+        return [hit for hit, flags in zip(about, found)
+                if any(flags) or _same_kind_word(nouns, str(hit.metadata.get("title", "")))] or about
 
     def _passages(self, question: Question, hits: Sequence[Hit], outside: Hit | None) -> Answer:
         """Quote the section (heading block) of the best passages that best answers, in its own order."""
@@ -353,6 +354,13 @@ def items_about(topics: TopicMatcher, ranking: Ranking, question: str, candidate
     weight = [math.log((len(candidates) + 1) / (n + 0.5)) for n in carried]  # rarer among the items, weightier
     scores = [round(sum(w for w, hit in zip(weight, flags) if hit), 9) for flags in found]
     return [hit for hit, score in zip(candidates, scores) if score > 0 and score == max(scores)]
+
+
+def _same_kind_word(nouns: Sequence[str], title: str) -> bool:
+    """A title word spelling a kind noun of another language alike: "webinaire" and "Webinar" share their first
+    six letters (their word vectors are only 0.57 apart)."""
+    stems = {fold(noun)[:6] for noun in nouns if len(noun) >= 6}
+    return any(len(word) >= 6 and word[:6] in stems for word in re.findall(r"\w+", fold(title)))
 
 
 def records_of(hits: Sequence[Hit], kind: str | None = None) -> list[Hit]:

@@ -108,6 +108,8 @@ def test_a_listing_keeps_the_kind_of_event_asked_for_when_some_items_are_of_it()
     assert listed("Any workshops in March?", march) == ["Workshop: FHIR profiles"]
     assert listed("Any events in March?", march) == [item.metadata["title"] for item in march]
     assert listed("Any webinar in March?", march) == [item.metadata["title"] for item in march], "none is: all"
+    both = [_event(4, "Webinar: IVDR deadlines", 4), _event(5, "Webinaire : remboursement", 9), *march]
+    assert listed("Y a-t-il un webinaire en mars ?", both) == ["Webinar: IVDR deadlines", "Webinaire : remboursement"]
 
 
 def test_a_listing_weighs_the_word_few_items_carry():
