@@ -394,14 +394,18 @@ class KnowledgeStore:
                 documents.append(chunk.text)
                 metadatas.append({**chunk.metadata, "root": state.root})
                 written.tokens.append(chunk.tokens)
+        keep = set(ids)
+        source_ids = [state.source_id for state, _, _ in items]
+        old = self._chunk_ids(source_ids)
+        # Chroma's upsert merges metadata: a key the new version no longer has (a status column emptied: the call
+        # is no longer cancelled; a deadline cleared) would keep its old value. The chunks rewritten go first.
+        self._delete_chunks([i for i in old if i in keep])
         for start in range(0, len(ids), _WRITE_BATCH):
             end = start + _WRITE_BATCH
             with self._calling_chroma("writing chunks"):
                 self._chunks.upsert(ids=ids[start:end], embeddings=vectors[start:end],
                                     documents=documents[start:end], metadatas=metadatas[start:end])
-        keep = set(ids)
-        source_ids = [state.source_id for state, _, _ in items]
-        self._delete_chunks([i for i in self._chunk_ids(source_ids) if i not in keep])
+        self._delete_chunks([i for i in old if i not in keep])
         entries = [
             {"root": state.root, "path": state.path, "fingerprint": state.fingerprint, "chunks": len(chunks),
              "title": state.title, "ingested_at": state.ingested_at,

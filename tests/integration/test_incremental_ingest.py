@@ -77,6 +77,21 @@ def test_a_new_records_version_re_reads_calendars_and_tables_only(ingestor, kb, 
     assert ingestor.run([kb]).updated == [], "once"
 
 
+def test_a_value_removed_from_a_source_is_gone_from_the_index(ingestor, store, kb, write):
+    """Staff marked a call cancelled by mistake and emptied the cell again: the call is no longer cancelled (and a
+    cleared deadline is no longer there)."""
+    write("calls.csv", "title,deadline,funder,status\nEIC Accelerator,2027-03-04,EIC,annulé\n"
+                       "Regional feasibility,2026-10-31,Region,\n")
+    ingestor.run([kb])
+    write("calls.csv", "title,deadline,funder,status\nEIC Accelerator,2027-03-04,EIC,\n"
+                       "Regional feasibility,,Region,\n")
+    assert ingestor.run([kb]).updated == ["kb/calls.csv"]
+    calls = {m["title"]: m for m in store.collection.get(where={"kind": "funding_call"}, include=["metadatas"])[
+        "metadatas"]}
+    assert "status" not in calls["EIC Accelerator"]
+    assert "deadline" not in calls["Regional feasibility"] and "deadline_ts" not in calls["Regional feasibility"]
+
+
 def test_changed_file_is_updated_and_deleted_file_is_pruned(ingestor, store, embedder, kb, write):
     ingestor.run([kb])
     write("docs/guide.md", "# Funding guide\n\nThe region funds SME innovation projects.\n\n"
