@@ -20,7 +20,7 @@ from knowledge.ranking import Hit, Ranking
 from knowledge.retrieval import Retriever
 from knowledge.store import StoreError, StoreUnavailable
 from knowledge.text import keywords
-from knowledge.time_scope import TimeScope, item_noun, parse_time_scope
+from knowledge.time_scope import TimeScope, item_noun, parse_time_scope, says_next_or_past
 from knowledge.topic_match import TopicMatcher, question_names
 
 _DATED_KINDS = frozenset({"event", "funding_call"})
@@ -127,7 +127,7 @@ class Concierge:
                 filters = replace(filters, scope=scope)
                 listing = filters.has_time_window
                 hits = self._retriever.search(query, filters, k=self._k(listing), language=language)
-            if listing and self._one_item_named(query, scope, hits):
+            if listing and self._one_item_named(query, scope, hits) and not self._ranking.unsure(hits, language):
                 listing = False  # "Is the summit in June free for members?": that summit, not June's events
             outside = self._retriever.named_outside_window(query, filters, hits) if listing else None
         except StoreError as exc:
@@ -180,7 +180,7 @@ class Concierge:
         """Whether a question with a time window asks about one item rather than for a list: it names it with
         the definite article and its kind noun ("the summit in June", "la conférence en juin"), no "next" or
         "past" word, and the first item found is the only one of the window whose title carries that noun."""
-        if self._names is None or scope.upcoming_only or scope.past_only or not hits:
+        if self._names is None or says_next_or_past(query) or not hits:
             return False
         noun = item_noun(query)
         records = records_of(hits, scope.kind)

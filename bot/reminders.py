@@ -175,11 +175,12 @@ def remember_call(store: KnowledgeStore, state: BotState, *, platform: str, user
     closes within a day gets no reminder, and the member is told why."""
     language = ref.language
     call = calls_in(store, timezone, [ref.path]).get((ref.path, ref.title))
+    if call is not None and call.cancelled:
+        deadline = date_text(call.deadline, language) if call.deadline else ref.deadline
+        return _say("reminder_cancelled_call", language, title=call.title, deadline=deadline), False
     if call is None or call.deadline is None:
         return _say("reminder_unknown", language, title=ref.title), False
     deadline = date_text(call.deadline, language)
-    if call.cancelled:
-        return _say("reminder_cancelled_call", language, title=call.title, deadline=deadline), False
     if call.deadline <= now:
         return _say("reminder_closed", language, title=call.title, deadline=deadline), False
     dates = upcoming(call.deadline, timezone, now)
@@ -247,6 +248,14 @@ class Reminders:
     def _one(self, reminder: Reminder, call: Call | None, now: datetime, result: RunResult) -> None:
         language = reminder.language
         old = datetime.fromtimestamp(reminder.deadline, self.timezone)
+        if call is not None and call.cancelled:  # the member hears it once (before the deadline), then it goes
+            if old > now:
+                if not self._send(reminder, "cancelled", reminder.deadline, _say(
+                        "reminder_call_cancelled", language, title=reminder.title), result):
+                    return  # not delivered: told at the next run
+                result.cancelled += 1
+            self.state.drop_reminder(reminder.id)
+            return
         if call is None or call.deadline is None:
             if old > now and self._send(reminder, "removed", reminder.deadline, _say(
                     "reminder_removed", language, title=reminder.title, deadline=date_text(old, language)), result):
@@ -256,14 +265,6 @@ class Reminders:
                 self.state.drop_reminder(reminder.id)
             return
         deadline = call.deadline
-        if call.cancelled:  # the member hears it once (before the deadline), then the reminder goes
-            if old > now:
-                if not self._send(reminder, "cancelled", reminder.deadline, _say(
-                        "reminder_call_cancelled", language, title=reminder.title), result):
-                    return  # not delivered: told at the next run
-                result.cancelled += 1
-            self.state.drop_reminder(reminder.id)
-            return
         if deadline.timestamp() != reminder.deadline:
             if deadline > now:
                 text = _say("reminder_moved", language, title=reminder.title, old=date_text(old, language),

@@ -23,7 +23,7 @@ from knowledge.locales import LANGUAGES, messages, written_date, written_day
 from knowledge.models import is_cancelled
 from knowledge.ranking import Hit, Ranking
 from knowledge.text import fold, keywords
-from knowledge.time_scope import TimeScope, kind_nouns
+from knowledge.time_scope import TimeScope, kinds_named
 from knowledge.topic_match import TopicMatcher, question_terms
 
 logger = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def status_phrase(ref: SourceRef, language: str) -> str:
         return t["past_event" if ref.status == "past" else "cancelled_event" if ref.status == "cancelled"
                  else "upcoming_event"].format(
             date=written_date(ref.dates["start"], language))
-    return ""
+    return t["status_cancelled"] if ref.status == "cancelled" else ""  # cancelled, no date given
 
 
 def abstain(question: Question, contact: str) -> Answer:
@@ -195,13 +195,11 @@ class ExtractiveAnswerer(Answerer):
         """"The next AI workshop": the items about what the question names, in either language (`items_about`);
         of those, the ones of the kind asked for when some are ("Any workshops in June?": not the drinks)."""
         about = items_about(self._topics, self._ranking, question.text, candidates)
-        nouns = kind_nouns(question.text)
-        if not nouns or not about:
+        asked = kinds_named(question.text)
+        if not asked or not about:
             return about
-        found = self._topics.terms_found(nouns, [(str(h.metadata.get("title", "")), h.text) for h in about],
-                                         word_similarity=self._ranking.topic_word_similarity)
-        return [hit for hit, flags in zip(about, found)
-                if any(flags) or _same_kind_word(nouns, str(hit.metadata.get("title", "")))] or about
+        return [hit for hit in about if asked & kinds_named(
+            f"{hit.metadata.get('title', '')} {hit.metadata.get('topics', '')}")] or about
 
     def _passages(self, question: Question, hits: Sequence[Hit], outside: Hit | None) -> Answer:
         """Quote the section (heading block) of the best passages that best answers, in its own order."""
@@ -354,13 +352,6 @@ def items_about(topics: TopicMatcher, ranking: Ranking, question: str, candidate
     weight = [math.log((len(candidates) + 1) / (n + 0.5)) for n in carried]  # rarer among the items, weightier
     scores = [round(sum(w for w, hit in zip(weight, flags) if hit), 9) for flags in found]
     return [hit for hit, score in zip(candidates, scores) if score > 0 and score == max(scores)]
-
-
-def _same_kind_word(nouns: Sequence[str], title: str) -> bool:
-    """A title word spelling a kind noun of another language alike: "webinaire" and "Webinar" share their first
-    six letters (their word vectors are only 0.57 apart)."""
-    stems = {fold(noun)[:6] for noun in nouns if len(noun) >= 6}
-    return any(len(word) >= 6 and word[:6] in stems for word in re.findall(r"\w+", fold(title)))
 
 
 def records_of(hits: Sequence[Hit], kind: str | None = None) -> list[Hit]:

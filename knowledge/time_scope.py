@@ -80,8 +80,12 @@ _WEEKDAY_NAMED = re.compile(r"\b(?:(?P<word>" + _alternatives("next_weekday") + 
                             + r"(?P<after>\s+(?:" + _alternatives("upcoming") + r"))?\b")
 # "open to the public", "ouvert aux non-adhérents", "offen für Studierende": who may come, not when; "open for
 # registration", "ouverts aux inscriptions" are about what is ahead.
-_OPEN_TO = re.compile(r"\b(?:" + _alternatives("open") + r")\s+(?:to|aux?|a|fur)\s+(?!(?:les\s+|der\s+)?"
+_OPEN_TO = re.compile(r"\b(?:" + _alternatives("open") + r")\s+(?:to|aux?|a|fur|pour)\s+"
+                      r"(?!(?:les\s+|l\s+|der\s+|die\s+)?"
                       r"(?:inscriptions?|registrations?|sign[ -]?ups?|anmeldung(?:en)?)\b)")
+# ... and an event question says "open" of the events ahead only when it asks which ones ("Which events are
+# open?"), not of one ("Les inscriptions au hackathon sont-elles ouvertes ?": its details, not a list)
+_WHICH = re.compile(r"\b(?:which|what|any|quel|quels|quelle|quelles|lesquels|welche|welcher|welches|welchen)\b")
 _NEXT_STEPS = re.compile(r"\b(?:next|prochaines?|nachsten?)\s+(?:steps?|etapes?|schritte?)\b")
 _WEEK_OF = re.compile(r"\b(?:" + _alternatives("week_of") + r")\s*$")
 _WEEKEND_OF = re.compile(r"\b(?:" + _alternatives("weekend_of") + r")\s*$")
@@ -190,6 +194,13 @@ _THE_ITEM = re.compile(r"\b(?:the|le|la|l|der|die|das|den|dem)\s+(?:[\w-]+\s+){0
                        + _alternatives("event") + "|" + _alternatives("call_noun") + r")\b")
 
 
+def says_next_or_past(question: str) -> bool:
+    """Whether a question asks for what is next or past in words ("the next summit", "last year's"), not only
+    by a window that happens to hold today."""
+    text = _NEXT_STEPS.sub(" ", _plain(question))
+    return bool(_UPCOMING.search(text) or _PAST.search(text))
+
+
 def item_noun(question: str) -> str | None:
     """The event or call noun a question names one item by ("the summit", "le webinaire"), as written plainly.
 
@@ -219,7 +230,8 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
     end: datetime | None = None
     # "Is the Demo Day open to the public?" and "the next steps to register" ask nothing about when
     upcoming = bool(_UPCOMING.search(_NEXT_STEPS.sub(" ", text))
-                    or (_OPEN.search(text) and (kind != "event" or not _OPEN_TO.search(text))))
+                    or (_OPEN.search(text) and (kind != "event" or (_WHICH.search(text)
+                                                                   and not _OPEN_TO.search(text)))))
     past = bool(_PAST.search(text)) and not upcoming
     today = datetime.combine(now.date(), time(0, 0), now.tzinfo)
 
@@ -270,7 +282,7 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
         start, end = today, datetime.combine(date(now.year + 1, 1, 1), time(0, 0), now.tzinfo)
     elif not (before or after) and (day := _day_asked(text, now)) is not None:
         start, end = day
-    if start is not None and start < now and end is not None and end > now and kind != "funding_call":
+    if start is not None and start < now and (end is None or end > now) and kind != "funding_call":
         upcoming = True  # "this month's events": the ones still ahead of us
     past = past and not upcoming and kind != "funding_call"
     when = bool(start or end or past or (upcoming and not _OPEN.search(text)))
@@ -287,14 +299,16 @@ def _generic_keywords() -> frozenset[str]:
                      + keywords("weekend week-end wochenende"))
 
 
-def kind_nouns(question: str) -> list[str]:
-    """The kinds of event a question asks for ("workshops", "webinaire"), as written; not "event", "session".
+def kinds_named(text: str) -> set[str]:
+    """The kinds of event a text names, the same in every language ("workshops", "Atelier", "Workshop": the
+    workshop kind; `KIND_NOUNS` of each catalog): said by the word itself, not by word vectors, where
+    "workshop" and "afterwork" come close.
 
-    >>> kind_nouns("Any workshops in June?"), kind_nouns("Any events in June?")
-    (['workshops'], [])
+    >>> sorted(kinds_named("Any workshops or webinars in June?")), kinds_named("Atelier : IA"), kinds_named("Events")
+    (['webinar', 'workshop'], {'workshop'}, set())
     """
-    nouns = {fold(word) for module in catalogs().values() for word in getattr(module, "KIND_NOUNS", "").split()}
-    return list(dict.fromkeys(word for word in re.findall(r"\w+", question) if fold(word) in nouns))
+    table = {word: kind for module in catalogs().values() for word, kind in getattr(module, "KIND_NOUNS", {}).items()}
+    return {table[word] for word in re.findall(r"\w+", fold(text)) if word in table}
 
 
 def topical_words(keyword_list: list[str]) -> set[str]:

@@ -173,9 +173,11 @@ GENERIC_WORDS = """veranstaltung veranstaltungen konferenz konferenzen schulung 
     forderung forderungen frist fristen nachste nachsten nachster kommende kommenden bevorstehende geplante
     offen offene offenen noch laufende vergangene wann welche welcher welches sind ist gibt der das monat woche
     jahr heute morgen vor nach bis diesen dieser"""
-# The kinds of event a listing prefers when some of its items carry them ("Any workshops in June?": the
-# workshops, not the drinks; every event of the month when none is titled so).
-KIND_NOUNS = "workshop workshops webinar webinare konferenz konferenzen schulung schulungen"
+# The kinds of event a listing prefers when some of its items are of them ("Any workshops in June?": the workshops,
+# not the drinks; every event of the month when none is), as plain words, with the kind they name in every language.
+KIND_NOUNS = {"workshop": "workshop", "workshops": "workshop", "webinar": "webinar", "webinare": "webinar",
+              "gipfel": "summit", "konferenz": "conference", "konferenzen": "conference", "meetup": "meetup",
+              "schulung": "training", "schulungen": "training"}
 
 # How a chat model says it cannot answer without writing NO_ANSWER (`knowledge.grounding.says_no_answer`): regular
 # expressions over folded text (ASCII lower case, "ß" as "ss", apostrophes kept).

@@ -159,9 +159,11 @@ GENERIC_WORDS = """event events workshop workshops webinar webinars summit confe
     coming future soon planned open still currently past previous when which what month week year today
     tomorrow before after this lists list there any show tell give thing things stuff something anything happening
     happen happens going"""
-# The kinds of event a listing prefers when some of its items carry them ("Any workshops in June?": the
-# workshops, not the drinks; every event of the month when none is titled so).
-KIND_NOUNS = "workshop workshops webinar webinars summit conference conferences meetup meetups training trainings"
+# The kinds of event a listing prefers when some of its items are of them ("Any workshops in June?": the workshops,
+# not the drinks; every event of the month when none is), as plain words, with the kind they name in every language.
+KIND_NOUNS = {"workshop": "workshop", "workshops": "workshop", "webinar": "webinar", "webinars": "webinar",
+              "summit": "summit", "summits": "summit", "conference": "conference", "conferences": "conference",
+              "meetup": "meetup", "meetups": "meetup", "training": "training", "trainings": "training"}
 
 # How a chat model says it cannot answer without writing NO_ANSWER (`knowledge.grounding.says_no_answer`): regular
 # expressions over folded text (ASCII lower case, "ß" as "ss", apostrophes kept).

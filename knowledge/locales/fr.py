@@ -164,9 +164,11 @@ GENERIC_WORDS = """evenement evenements atelier ateliers webinaire sommet rencon
     limite cloture cloturent concours prochain prochaine prochains prochaines venir bientot ouvert ouverts
     ouverte ouvertes encore cours passe passes quand lieu quel quels quelle quelles mois semaine annee demain
     avant apres ce cette liste truc trucs chose choses quelque"""
-# The kinds of event a listing prefers when some of its items carry them ("Any workshops in June?": the
-# workshops, not the drinks; every event of the month when none is titled so).
-KIND_NOUNS = "atelier ateliers webinaire webinaires sommet salon salons formation formations conference conferences"
+# The kinds of event a listing prefers when some of its items are of them ("Any workshops in June?": the workshops,
+# not the drinks; every event of the month when none is), as plain words, with the kind they name in every language.
+KIND_NOUNS = {"atelier": "workshop", "ateliers": "workshop", "webinaire": "webinar", "webinaires": "webinar",
+              "sommet": "summit", "sommets": "summit", "conference": "conference", "conferences": "conference",
+              "rencontre": "meetup", "rencontres": "meetup", "formation": "training", "formations": "training"}
 
 # How a chat model says it cannot answer without writing NO_ANSWER (`knowledge.grounding.says_no_answer`): regular
 # expressions over folded text (ASCII lower case, "ß" as "ss", apostrophes kept).

@@ -92,3 +92,8 @@ def test_the_one_event_a_question_names_in_a_month_is_answered_not_the_months_li
     assert "attend free" in reply.answer and not reply.answer.startswith("Events (")
     listing = ask(calendar, "Is there a webinar in April?", "2027-03-15")  # no item named: the month's events
     assert listing.answer.startswith("Events (from 1 April 2027 to 30 April 2027):") and len(listing.sources) > 1
+    during = ask(calendar, "Is the summit in June free for members?", "2027-06-02")  # the window holds today
+    assert during.sources[0].url == EVENTS + "health-innovation-summit-2027" and "attend free" in during.answer
+    # Named, but retrieval is unsure of it: the month's list rather than "I don't know"
+    unsure = ask(calendar, "When is the webinar in June?", "2027-03-15")
+    assert not unsure.abstained and unsure.answer.startswith("Events (from 1 June 2027 to 30 June 2027):")

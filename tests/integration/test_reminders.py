@@ -279,6 +279,15 @@ def test_a_cancelled_call_is_announced_once_its_reminder_dropped_and_answers_say
     assert "cancelled (its deadline was 15 December 2026)" in answer and "Remind me" not in answer
 
 
+def test_a_call_cancelled_with_its_deadline_cleared_is_said_cancelled_not_removed(bot):
+    remind_me_of(bot, bot.app(BotState(bot.state_path, clock=bot.clock)), "EIC Accelerator")
+    bot.ingest(cancelled(CALLS, "EIC").replace(";2026-12-15;", ";;"))
+    bot.run_at(bot.scheduler(), datetime(2026, 12, 1, 11, 0, tzinfo=PARIS))
+    [told] = bot.dms()
+    assert told.startswith("“EIC Accelerator” has been cancelled: your reminder for it is cancelled too.")
+    assert BotState(bot.state_path, clock=bot.clock).reminders() == []
+
+
 def test_a_click_on_a_call_cancelled_since_the_answer_sets_nothing_and_says_so(bot):
     state = BotState(bot.state_path, clock=bot.clock)
     app = bot.app(state)

@@ -93,10 +93,13 @@ def test_a_cancelled_call_is_said_cancelled_not_open():
     answer = ExtractiveAnswerer(HashingEmbedder()).answer(asked, [call])
     assert "annulé (la date limite était le 4 mars 2027" in answer.text and "ouvert" not in answer.text
     assert answer.sources[0].status == "cancelled"
+    undated = Hit(call.id, call.text, {k: v for k, v in call.metadata.items() if not k.startswith("deadline")},
+                  dense=0.7, coverage=1.0)
+    assert "EIC Accelerator: annulé [1]" in ExtractiveAnswerer(HashingEmbedder()).answer(asked, [undated]).text
 
 
 def test_a_listing_keeps_the_kind_of_event_asked_for_when_some_items_are_of_it():
-    march = [_event(1, "Digital Health Drinks", 3), _event(2, "Atelier RGPD : analyse d'impact", 10),
+    march = [_event(1, "Digital Health Drinks, monthly afterwork", 3), _event(2, "Atelier RGPD : analyse d'impact", 10),
             _event(3, "Workshop: FHIR profiles", 17)]
     answerer = ExtractiveAnswerer(HashingEmbedder())
 
@@ -105,7 +108,7 @@ def test_a_listing_keeps_the_kind_of_event_asked_for_when_some_items_are_of_it()
                             listing=True)
         return _listed(answerer.answer(question, items))
 
-    assert listed("Any workshops in March?", march) == ["Workshop: FHIR profiles"]
+    assert listed("Any workshops in March?", march) == ["Atelier RGPD : analyse d'impact", "Workshop: FHIR profiles"]
     assert listed("Any events in March?", march) == [item.metadata["title"] for item in march]
     assert listed("Any webinar in March?", march) == [item.metadata["title"] for item in march], "none is: all"
     both = [_event(4, "Webinar: IVDR deadlines", 4), _event(5, "Webinaire : remboursement", 9), *march]

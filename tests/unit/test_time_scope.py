@@ -179,11 +179,18 @@ def test_whether_a_question_asks_when(question, asks_when):
     assert not scope.upcoming_only or asks_when, "'open to', 'next steps' do not narrow to what is ahead"
 
 
+def test_from_this_month_means_what_is_still_ahead():
+    scope = parse_time_scope("Quels événements à partir de novembre ?", NOW)  # NOW: 22 November 2026
+    assert scope.upcoming_only and day(scope.start) == "2026-11-01"
+
+
 @pytest.mark.parametrize("question, ahead", [
     ("Which events are open?", True), ("Which events are open for registration?", True),
     ("Quels événements sont ouverts aux inscriptions ?", True), ("Welche Veranstaltungen sind noch offen?", True),
     ("Is the Demo Day open to the public?", False), ("L'atelier est-il ouvert aux non-adhérents ?", False),
     ("Ist der Workshop offen für Studierende?", False), ("Le hackathon est ouvert à tous ?", False),
+    ("Les inscriptions au hackathon sont-elles ouvertes ?", False), ("Is the summit open for non-members?", False),
+    ("Ist die Anmeldung für den Hackathon schon offen?", False), ("Quels ateliers sont ouverts à l'inscription ?", True),
 ])
 def test_open_events_are_the_ones_ahead_open_to_someone_is_who_may_come(question, ahead):
     scope = parse_time_scope(question, NOW)
