@@ -151,10 +151,11 @@ class ExtractiveAnswerer(Answerer):
         records = records_of(hits)
         # "The next wearables event" is one that takes place; when only cancelled ones are about it, the member
         # hears they are cancelled rather than "nothing matches".
-        candidates = self._about(question, [hit for hit in records if not is_cancelled(hit.metadata)])
-        only_cancelled = not candidates
-        if only_cancelled:
-            candidates = self._about(question, [hit for hit in records if is_cancelled(hit.metadata)])
+        live, live_of_kind = self._about(question, [hit for hit in records if not is_cancelled(hit.metadata)])
+        dead, dead_of_kind = self._about(question, [hit for hit in records if is_cancelled(hit.metadata)])
+        # ... and so do they when the only items of the kind asked for are cancelled ("Any workshops in June?")
+        only_cancelled = bool(dead) and (not live or (dead_of_kind and not live_of_kind))
+        candidates = dead if only_cancelled else live
         field_name = "start_ts" if question.scope.kind == "event" else "deadline_ts"
         ordered = sorted(candidates, key=lambda h: int(h.metadata.get(field_name, 0)))[: self._max_listed]
         if question.scope.kind == "event":
@@ -191,15 +192,17 @@ class ExtractiveAnswerer(Answerer):
             lines.append(f"• {ref.title} — {', '.join(d for d in details if d)} [{ref.n}]")
         return Answer("\n".join(lines), question.language, sources)
 
-    def _about(self, question: Question, candidates: list[Hit]) -> list[Hit]:
+    def _about(self, question: Question, candidates: list[Hit]) -> tuple[list[Hit], bool]:
         """"The next AI workshop": the items about what the question names, in either language (`items_about`);
-        of those, the ones of the kind asked for when some are ("Any workshops in June?": not the drinks)."""
+        of those, the ones of the kind asked for when some are ("Any workshops in June?": not the drinks); and
+        whether they are of that kind (True when the question asks for no kind)."""
         about = items_about(self._topics, self._ranking, question.text, candidates)
         asked = kinds_named(question.text)
-        if not asked or not about:
-            return about
-        return [hit for hit in about if asked & kinds_named(
-            f"{hit.metadata.get('title', '')} {hit.metadata.get('topics', '')}")] or about
+        if not asked:
+            return about, True
+        of_kind = [hit for hit in about if asked & kinds_named(
+            f"{hit.metadata.get('title', '')} {hit.metadata.get('topics', '')}")]
+        return (of_kind, True) if of_kind else (about, False)
 
     def _passages(self, question: Question, hits: Sequence[Hit], outside: Hit | None) -> Answer:
         """Quote the section (heading block) of the best passages that best answers, in its own order."""

@@ -111,6 +111,11 @@ def test_a_listing_keeps_the_kind_of_event_asked_for_when_some_items_are_of_it()
     assert listed("Any workshops in March?", march) == ["Atelier RGPD : analyse d'impact", "Workshop: FHIR profiles"]
     assert listed("Any events in March?", march) == [item.metadata["title"] for item in march]
     assert listed("Any webinar in March?", march) == [item.metadata["title"] for item in march], "none is: all"
+    called_off = [_event(6, "Workshop: MDR files", 12, status="cancelled"), march[0]]
+    answer = answerer.answer(Question(text="Any workshops in March?", language="en", now=datetime(2027, 3, 1, tzinfo=PARIS),
+                                      scope=UPCOMING_EVENTS, listing=True), called_off)
+    assert answer.text.startswith("Upcoming events: none; these were cancelled:")
+    assert _listed(answer) == ["Workshop: MDR files"], "the cancelled workshop, not the drinks"
     both = [_event(4, "Webinar: IVDR deadlines", 4), _event(5, "Webinaire : remboursement", 9), *march]
     assert listed("Y a-t-il un webinaire en mars ?", both) == ["Webinar: IVDR deadlines", "Webinaire : remboursement"]
 
