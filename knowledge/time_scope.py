@@ -189,7 +189,7 @@ def _day_asked(text: str, now: datetime) -> tuple[datetime, datetime] | None:
     return start, start + timedelta(days=1)
 
 
-# "Is the summit in June free?", "le summit de juin", "die Konferenz im Juni": one item, named by its kind noun
+# "Is the summit in June free?", "la conférence en juin", "die Konferenz im Juni": one item, named by its kind noun
 _THE_ITEM = re.compile(r"\b(?:the|le|la|l|der|die|das|den|dem)\s+(?:[\w-]+\s+){0,2}?(?P<noun>"
                        + _alternatives("event") + "|" + _alternatives("call_noun") + r")\b")
 
