@@ -144,8 +144,12 @@ class Concierge:
         question = Question(text=query, language=language, now=now, scope=scope, listing=listing)
         contact = self._contacts.get(language) or self._contacts["en"]
         about: list[Hit] | None = hits
-        if listing and hits:
-            result = self._write(question, hits, outside, incoming.on_text)
+        later = self._after_window(query, filters, language) if listing and not hits else []
+        if listing and (hits or later):
+            result = self._write(replace(question, later=later), hits, outside, incoming.on_text)
+            if result.note == "nothing_listed" and not later and (later := self._after_window(query, filters, language)):
+                # None in the window is about the question: the next one after it, if one is.
+                result = self._write(replace(question, later=later), hits, outside, incoming.on_text)
         elif self._ranking.unsure(hits + ([outside] if outside else []), language) or not (hits or outside):
             logger.info("abstained confidence=%.3f language=%s", sure, language)
             logger.debug("abstained question=%r", question_text[:200])
@@ -188,6 +192,19 @@ class Concierge:
             return False
         found = self._names.terms_found([noun], [(str(h.metadata.get("title", "")), "") for h in records])
         return [flags[0] for flags in found].count(True) == 1 and found[0][0]
+
+    def _after_window(self, query: str, filters: Filters, language: str) -> list[Hit]:
+        """The events (calls) after a listing's window ends, "next Tuesday" or "before March"; none for a window
+        without an end, or in the past ("last month")."""
+        scope = filters.scope
+        if scope.end is None or scope.past_only or filters.now is None or scope.end <= filters.now:
+            return []
+        after = replace(scope, start=scope.end, end=None, upcoming_only=True)
+        try:
+            return self._retriever.search(query, replace(filters, scope=after), k=self._k(True), language=language)
+        except StoreError:  # the window's own answer stands without it
+            logger.warning("knowledge base failed looking past a listing's window language=%s", language)
+            return []
 
     def _k(self, listing: bool) -> int:
         """How many passages to read: a listing picks its items among more of its window's (`listing_passages`)."""

@@ -74,6 +74,9 @@ class Question:
     now: datetime
     scope: TimeScope = field(default_factory=TimeScope)
     listing: bool = False  # "which events / calls ..." questions: list the matches by date
+    # A listing's items after its window ("Is there an office hour next Tuesday?" when that one is skipped):
+    # when none in the window is about the question, the first of these that is, is named as the next one.
+    later: Sequence[Hit] = ()
 
 
 def status_of(meta: dict, now: datetime) -> str | None:
@@ -170,27 +173,56 @@ class ExtractiveAnswerer(Answerer):
             heading += " (" + (t["on_day"].format(date=written_day(first, question.language)) if first == last else
                                t["between"].format(start=written_day(first, question.language),
                                                    end=written_day(last, question.language))) + ")"
+        # "None then; the next one: 2 March" rather than a bare "nothing" when one comes after the window (and
+        # not "the office hour took place on 2 February" before it: the member asked about the next ones).
+        following = None if ordered else self._next_named(question, field_name)
         lines, sources = [], []
-        if outside is not None:
+        if outside is not None and not (following is not None and _same_item(outside, following)):
             ref = source_ref(1, outside, question.now, _first_line(outside.text))
             sources.append(ref)
             lines.append(f"{ref.title}: {status_phrase(ref, question.language)} [1]")
         colon = t["heading_colon"]
         if not ordered:  # only the event or call the question named, outside the window, or nothing at all
             lines.append(f"{heading}{colon} {t['none_match']}")
-            return Answer("\n".join(lines), question.language, sources, abstained=not sources)
+            if following is not None:
+                ref = source_ref(len(sources) + 1, following, question.now, _first_line(following.text))
+                sources.append(ref)
+                lines.append(f"{t['next_after']}{colon} {self._item_line(ref, following, question.language)}")
+            # Nothing in the window answers: still an "I don't know" (staff see it among the gaps), with a pointer.
+            return Answer("\n".join(lines), question.language, sources,
+                          abstained=following is not None or not sources,
+                          note="next_after" if following is not None else "nothing_listed")
         # "Funding calls still open: none; these were cancelled:" rather than a cancelled call listed as open.
         lines.append(f"{heading}{colon} {t['only_cancelled']}" if only_cancelled else f"{heading}{colon}")
         for hit in ordered:
             ref = source_ref(len(sources) + 1, hit, question.now, _first_line(hit.text))
             sources.append(ref)
-            details = [status_phrase(ref, question.language)]
-            if hit.metadata.get("location"):
-                details.append(str(hit.metadata["location"]))
-            if hit.metadata.get("funder"):
-                details.append(str(hit.metadata["funder"]))
-            lines.append(f"• {ref.title} — {', '.join(d for d in details if d)} [{ref.n}]")
+            lines.append(f"• {self._item_line(ref, hit, question.language)}")
         return Answer("\n".join(lines), question.language, sources)
+
+    def _next_named(self, question: Question, field_name: str) -> Hit | None:
+        """The first item after the window that carries every topic word of the question, of the kind it names
+        ("the office hour", "a webinar on AI"): not merely the next item, nor the next one about part of it."""
+        terms = question_terms(question.text, hyphen_parts=True)
+        later = [hit for hit in records_of(question.later) if not is_cancelled(hit.metadata)]
+        if not terms or not later:
+            return None
+        asked = kinds_named(question.text)
+        found = self._topics.terms_found(terms, [(str(h.metadata.get("title", "")), h.text) for h in later],
+                                         word_similarity=self._ranking.topic_word_similarity)
+        named = [hit for hit, flags in zip(later, found) if all(flags) and (not asked or asked & kinds_named(
+            f"{hit.metadata.get('title', '')} {hit.metadata.get('topics', '')}"))]
+        return min(named, key=lambda h: int(h.metadata.get(field_name, 0)), default=None)
+
+    @staticmethod
+    def _item_line(ref: SourceRef, hit: Hit, language: str) -> str:
+        """"Title — on 4 May 2027, 14:00, place [n]": an item of a listing."""
+        details = [status_phrase(ref, language)]
+        if hit.metadata.get("location"):
+            details.append(str(hit.metadata["location"]))
+        if hit.metadata.get("funder"):
+            details.append(str(hit.metadata["funder"]))
+        return f"{ref.title} — {', '.join(d for d in details if d)} [{ref.n}]"
 
     def _about(self, question: Question, candidates: list[Hit]) -> tuple[list[Hit], bool]:
         """"The next AI workshop": the items about what the question names, in either language (`items_about`);
@@ -364,6 +396,12 @@ def records_of(hits: Sequence[Hit], kind: str | None = None) -> list[Hit]:
         if kind is None or hit.metadata.get("kind") == kind:
             records.setdefault(hit.record_key, hit)
     return list(records.values())
+
+
+def _same_item(one: Hit, other: Hit) -> bool:
+    """Two occurrences of one event (one call): the same page, or the same title."""
+    same_url = bool(one.metadata.get("url")) and one.metadata.get("url") == other.metadata.get("url")
+    return same_url or str(one.metadata.get("title", "")) == str(other.metadata.get("title", ""))
 
 
 def _about_the_question(hit: Hit) -> bool:

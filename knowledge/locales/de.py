@@ -33,6 +33,7 @@ MESSAGES: dict[str, str] = {
     "what_event": "passende Veranstaltung",
     "what_funding_call": "passenden offenen Förderaufruf",
     "only_cancelled": "keine; diese wurden abgesagt:",
+    "next_after": "Als Nächstes danach",
     "none_match": "nichts passt zu Ihrer Frage.",
     "unavailable": "Die Wissensdatenbank ist vorübergehend nicht erreichbar, bitte versuchen Sie es in ein paar "
                    "Minuten erneut.",

@@ -33,6 +33,7 @@ MESSAGES: dict[str, str] = {
     "what_event": "matching event",
     "what_funding_call": "matching open funding call",
     "only_cancelled": "none; these were cancelled:",
+    "next_after": "The next one after that",
     "none_match": "nothing matches your question.",
     "unavailable": "The knowledge base is temporarily unavailable, please try again in a few minutes.",
     "other_language": "(The source is in another language.)",

@@ -33,6 +33,7 @@ MESSAGES: dict[str, str] = {
     "what_event": "événement correspondant",
     "what_funding_call": "appel à projets ouvert correspondant",
     "only_cancelled": "aucun ; ceux-ci ont été annulés :",
+    "next_after": "Le suivant",
     "none_match": "rien ne correspond à votre question.",
     "unavailable": "La base de connaissances est momentanément indisponible, merci de réessayer dans "
                    "quelques minutes.",
