@@ -45,8 +45,8 @@ _BEFORE = re.compile(r"\b(?P<word>" + _alternatives("before") + r")\s+" + _ARTIC
                      + r"(?:\s+(?P<day_after>" + _DAY_NUMBER + r")(?:st|nd|rd|th)?\b)?" + _YEAR)
 # "by 29 January" and "jusqu'au 15 avril" include that day; "before" and "avant" do not
 _INCLUSIVE = frozenset({"by", "until", "jusqu au", "jusqu a", "d ici", "au plus tard", "bis", "spatestens"})
-# ... and "from March", "à partir de mars", "ab März" start with March; "after March", "après mars" after it
-_FROM = frozenset({"from", "a partir de", "a partir d", "a partir", "ab"})
+# ... and "from March", "à partir de mars", "dès mars", "ab März" start with March; "after March", "après mars" after it
+_FROM = frozenset({"from", "a partir de", "a partir d", "a partir", "des", "ab"})
 _AFTER = re.compile(r"\b(?P<word>" + _alternatives("after") + r")\s+" + _ARTICLE
                     + r"(?:(?P<day>" + _DAY_NUMBER + r")(?:st|nd|rd|th|er|\.)?\s+(?:of\s+)?)?" + _MONTH
                     + r"(?:\s+(?P<day_after>" + _DAY_NUMBER + r")(?:st|nd|rd|th)?\b)?" + _YEAR)
@@ -55,6 +55,12 @@ _RANGE = re.compile(r"\b(?:from|between|du|entre le|entre|vom|zwischen dem|zwisc
                     r"(?P<first>" + _DAY_NUMBER + r")(?:st|nd|rd|th|er|\.)?(?:\s+(?P<first_month>"
                     + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r"))?\s+(?:to|and|au|et le|et|bis|und)\s+"
                     r"(?:the\s+)?(?P<last>" + _DAY_NUMBER + r")(?:st|nd|rd|th|er|\.)?\s+(?:of\s+)?" + _MONTH + _YEAR)
+# "from March to May", "between March and May 2027", "de mars à mai", "d'avril à juin", "entre mars et mai",
+# "von März bis Mai": the first month's first day to the last month's end
+_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_MONTH_RANGE = re.compile(r"\b(?:from|between|de|d|du mois de|entre|von|zwischen)\s+(?P<first>" + _MONTH_NAMES
+                          + r")\b(?:\s+(?P<first_year>20\d\d))?\s+(?:to|and|until|through|till|a|au|et|jusqu a|jusqu en|"
+                          r"bis|und)\s+(?:(?:the\s+)?end\s+of\s+|fin\s+)?" + _MONTH + _YEAR)
 _WITHIN = re.compile(r"\b(" + _alternatives("within") + r")\s+" + _MONTH + _YEAR)
 _THIS_MONTH = _words("this_month")
 _NEXT_MONTH = _words("next_month")
@@ -238,6 +244,8 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
     before = _BEFORE.search(text)
     after = _AFTER.search(text)
     within = _WITHIN.search(text)
+    if months := _MONTH_RANGE.search(text):  # "from March to May": neither "before May" nor "from March" alone
+        before = after = None
     if before:
         end = _resolve_month(_MONTHS[before.group("month")], before.group("year"), now)
         if before.group("end_of"):
@@ -260,6 +268,15 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
                         today)
         end = _day_of(last, int(span.group("last")), span.group("year"), today) + timedelta(days=1)
         after = span
+    if months:
+        # The last month as any month is read (the next such one, this one if we are in it); the first is the
+        # one before it: asked in April, "from March to May" is this spring, "from November to February" asked
+        # in January began last November.
+        last = _resolve_month(_MONTHS[months.group("month")], months.group("year"), now)
+        first = _MONTHS[months.group("first")]
+        year = int(months.group("first_year") or (last.year if first <= last.month else last.year - 1))
+        start, end = _month_start(year, first, now), _next_month(last)
+        after = months
     if within and not before and not after:
         start = _resolve_month(_MONTHS[within.group("month")], within.group("year"), now)
         end = _next_month(start)

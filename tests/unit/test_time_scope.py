@@ -155,6 +155,17 @@ def test_kinds_of_events_that_name_a_topic_are_events_and_topics(question):
         ("Veranstaltungen ab März?", "2027-03-01", None),
         ("events after March?", "2027-04-01", None),  # "after", "après" do not
         ("Quels événements après mars ?", "2027-04-01", None),
+        ("Y a-t-il des ateliers dès mars ?", "2027-03-01", None),
+        ("Quels appels ouvrent dès le 15 avril ?", "2027-04-15", None),
+        # month ranges: the first month's first day to the end of the last month
+        ("Which events from March to May?", "2027-03-01", "2027-06-01"),
+        ("Quels événements de mars à mai ?", "2027-03-01", "2027-06-01"),
+        ("Quels ateliers d'avril à juin ?", "2027-04-01", "2027-07-01"),
+        ("Quels événements entre mars et mai ?", "2027-03-01", "2027-06-01"),
+        ("Welche Veranstaltungen von März bis Mai?", "2027-03-01", "2027-06-01"),
+        ("events between December and February?", "2026-12-01", "2027-03-01"),
+        ("events from November to January?", "2026-11-01", "2027-02-01"),  # the season we are in
+        ("events from March 2027 to May 2027?", "2027-03-01", "2027-06-01"),
     ],
 )
 def test_after_a_day_a_range_and_by_a_day(question, start, end):
