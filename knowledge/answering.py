@@ -155,6 +155,10 @@ class ExtractiveAnswerer(Answerer):
         # "The next wearables event" is one that takes place; when only cancelled ones are about it, the member
         # hears they are cancelled rather than "nothing matches".
         live, live_of_kind = self._about(question, [hit for hit in records if not is_cancelled(hit.metadata)])
+        if live and outside is None and (named := self._cancelled_one_named(question, records)) is not None:
+            # "Is the AI diagnostics grant still open?" when it was cancelled: said first, as a closed one is,
+            # rather than a list of the other AI calls without it
+            outside, records = named, [hit for hit in records if not _same_item(hit, named)]
         dead, dead_of_kind = self._about(question, [hit for hit in records if is_cancelled(hit.metadata)])
         # ... and so do they when the only items of the kind asked for are cancelled ("Any workshops in June?")
         only_cancelled = bool(dead) and (not live or (dead_of_kind and not live_of_kind))
@@ -199,6 +203,16 @@ class ExtractiveAnswerer(Answerer):
             sources.append(ref)
             lines.append(f"• {self._item_line(ref, hit, question.language)}")
         return Answer("\n".join(lines), question.language, sources)
+
+    def _cancelled_one_named(self, question: Question, records: list[Hit]) -> Hit | None:
+        """The cancelled item the question names: the only one (by title) about the question more than any
+        other item of the window, cancelled or not."""
+        if not any(is_cancelled(hit.metadata) for hit in records):
+            return None
+        about = items_about(self._topics, self._ranking, question.text, records)
+        if len(about) == len(records) or len({str(hit.metadata.get("title", "")) for hit in about}) != 1:
+            return None
+        return about[0] if is_cancelled(about[0].metadata) else None
 
     def _next_named(self, question: Question, field_name: str) -> Hit | None:
         """The first item after the window that carries every topic word of the question, of the kind it names

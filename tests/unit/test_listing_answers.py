@@ -98,6 +98,34 @@ def test_a_cancelled_call_is_said_cancelled_not_open():
     assert "EIC Accelerator: annulé [1]" in ExtractiveAnswerer(HashingEmbedder()).answer(asked, [undated]).text
 
 
+def _call(index: int, title: str, day: int, **extra: object) -> Hit:
+    deadline = datetime(2027, 3, day, 17, 0, tzinfo=PARIS)
+    return Hit(f"kb/calls.csv:{index}", f"{title}\nGrants for SMEs.", {
+        "kind": "funding_call", "title": title, "source_id": "kb/calls.csv", "record_index": index,
+        "deadline": deadline.strftime("%Y-%m-%d %H:%M"), "deadline_ts": int(deadline.timestamp()),
+        "url": f"https://kb.test/call-{index}", **extra}, dense=0.6, coverage=0.5)
+
+
+@pytest.mark.parametrize("language, text, first", [
+    ("en", "Is the AI diagnostics grant still open?",
+     "AI diagnostics grant: cancelled (its deadline was 15 March 2027, 17:00) [1]"),
+    ("fr", "L'appel AI diagnostics grant est-il encore ouvert ?",
+     "AI diagnostics grant: annulé (la date limite était le 15 mars 2027 à 17:00) [1]"),
+])
+def test_a_cancelled_call_the_question_names_is_said_cancelled_not_left_out_of_the_others(language, text, first):
+    calls = [_call(1, "AI diagnostics grant", 15, status="cancelled"), _call(2, "AI for hospitals call", 20)]
+    question = Question(text=text, language=language, now=datetime(2027, 1, 10, tzinfo=PARIS),
+                        scope=TimeScope(kind="funding_call", upcoming_only=True), listing=True)
+    answer = ExtractiveAnswerer(HashingEmbedder()).answer(question, calls)
+    assert answer.text.splitlines()[0] == first
+    assert _listed(answer) == ["AI for hospitals call"] and [s.n for s in answer.sources] == [1, 2]
+    # A question naming no one call lists the open ones, the cancelled one left out as before
+    which = Question(text="Which AI calls are open?", language="en", now=datetime(2027, 1, 10, tzinfo=PARIS),
+                     scope=TimeScope(kind="funding_call", upcoming_only=True), listing=True)
+    assert ExtractiveAnswerer(HashingEmbedder()).answer(which, calls).text.splitlines() == [
+        "Funding calls still open:", "• AI for hospitals call — open until 20 March 2027, 17:00 [1]"]
+
+
 def test_a_listing_keeps_the_kind_of_event_asked_for_when_some_items_are_of_it():
     march = [_event(1, "Digital Health Drinks, monthly afterwork", 3), _event(2, "Atelier RGPD : analyse d'impact", 10),
             _event(3, "Workshop: FHIR profiles", 17)]
