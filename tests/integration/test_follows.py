@@ -258,6 +258,24 @@ def test_a_call_added_as_cancelled_is_not_news(tmp_path, cluster, slack_api):
     assert [p["text"] for p in dms(slack_api, MEMBER)] == ["New funding call about “medical imaging”: Appel IRM et IA"]
 
 
+def test_an_event_added_as_cancelled_is_not_news(tmp_path, cluster, slack_api):
+    """Staff add a calendar where a workshop on the followed topic is already cancelled: only the other is news."""
+    scheduler = following_medical_imaging(tmp_path, cluster, slack_api)
+
+    def event(uid: str, day: str, title: str, status: str) -> str:
+        return (f"BEGIN:VEVENT\r\nUID:{uid}@kb.test\r\nDTSTAMP:20261121T090000Z\r\n"
+                f"DTSTART;TZID=Europe/Paris:{day}T140000\r\nDTEND;TZID=Europe/Paris:{day}T170000\r\n"
+                f"SUMMARY:{title}\r\nDESCRIPTION:Imagerie médicale et intelligence artificielle.\r\n"
+                f"STATUS:{status}\r\nURL:https://kb.test/{uid}\r\nEND:VEVENT\r\n")
+
+    (cluster.kb / "events.ics").write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//kb.test//EN\r\n"
+        + event("echo", "20270114", "Atelier échographie et IA", "CANCELLED")
+        + event("irm", "20270121", "Atelier IRM et IA", "CONFIRMED") + "END:VCALENDAR\r\n", encoding="utf-8")
+    ingested_then_run(cluster, scheduler)
+    assert [p["text"] for p in dms(slack_api, MEMBER)] == ["New event about “medical imaging”: Atelier IRM et IA"]
+
+
 def test_a_message_slack_refuses_is_counted_for_staff_and_not_sent_twice(tmp_path, cluster, slack_api):
     path = tmp_path / "state.sqlite3"
     concierge(slack_app(cluster, BotState(path, clock=cluster.clock), slack_api, path), slack_api,

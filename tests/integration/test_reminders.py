@@ -279,6 +279,21 @@ def test_a_cancelled_call_is_announced_once_its_reminder_dropped_and_answers_say
     assert "cancelled (its deadline was 15 December 2026)" in answer and "Remind me" not in answer
 
 
+def test_a_cancelled_calls_message_slack_refuses_is_told_at_the_next_run_and_the_reminder_kept_until_then(bot):
+    remind_me_of(bot, bot.app(BotState(bot.state_path, clock=bot.clock)), "EIC Accelerator")
+    bot.ingest(cancelled(CALLS, "EIC"))
+    scheduler = bot.scheduler()
+    bot.slack_api.fail_next("chat.postMessage", 500)
+    bot.run_at(scheduler, datetime(2026, 12, 1, 11, 0, tzinfo=PARIS))
+    assert bot.dms() == [] and bot.slack_api.refused == [("chat.postMessage", 500)]
+    assert [r.title for r in BotState(bot.state_path, clock=bot.clock).reminders()] == ["EIC Accelerator"]
+    bot.run_at(scheduler, datetime(2026, 12, 1, 12, 0, tzinfo=PARIS))
+    bot.run_at(scheduler, datetime(2026, 12, 1, 13, 0, tzinfo=PARIS))
+    [told] = bot.dms()
+    assert told.startswith("“EIC Accelerator” has been cancelled: your reminder for it is cancelled too.")
+    assert BotState(bot.state_path, clock=bot.clock).reminders() == []
+
+
 def test_a_call_cancelled_with_its_deadline_cleared_is_said_cancelled_not_removed(bot):
     remind_me_of(bot, bot.app(BotState(bot.state_path, clock=bot.clock)), "EIC Accelerator")
     bot.ingest(cancelled(CALLS, "EIC").replace(";2026-12-15;", ";;"))
