@@ -176,7 +176,7 @@ class Concierge:
             question=question_text, language=language, answer=result.text, abstained=result.abstained,
             sources=result.sources, latency_ms=(time.perf_counter() - started) * 1000, note=result.note,
             retrieved=[{"url": str(h.metadata.get("url", "")), "path": str(h.metadata.get("path", ""))}
-                       for h in hits],
+                       for h in hits + (later if result.note == "next_after" else [])],  # what was answered from
             confidence=sure,
         )
 

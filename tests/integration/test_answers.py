@@ -218,7 +218,8 @@ def test_a_listing_with_nothing_in_the_window_names_the_next_one_after_it(servic
     got = reply.answer.splitlines()
     assert got[0] == lines[0] and got[1].startswith(lines[1]) and len(got) == 2
     # Still a question the window does not answer: staff see it among the gaps of the week.
-    assert reply.abstained
+    assert reply.abstained and reply.note == "next_after"
+    assert "https://kb.test/atelier-ia" in [r["url"] for r in reply.retrieved], "what it was answered from"
 
 
 @pytest.mark.parametrize("question", ["Is there a blockchain workshop next week?",
