@@ -21,7 +21,7 @@ from knowledge.retrieval import Retriever
 from knowledge.store import StoreError, StoreUnavailable
 from knowledge.text import keywords
 from knowledge.time_scope import TimeScope, item_noun, parse_time_scope, says_next_or_past
-from knowledge.topic_match import TopicMatcher, question_names
+from knowledge.topic_match import TopicMatcher, question_names, question_terms
 
 _DATED_KINDS = frozenset({"event", "funding_call"})
 
@@ -143,31 +143,21 @@ class Concierge:
         sure = self._ranking.confidence(hits + ([outside] if outside else []))
         question = Question(text=query, language=language, now=now, scope=scope, listing=listing)
         contact = self._contacts.get(language) or self._contacts["en"]
-        about: list[Hit] | None = hits
-        later = self._after_window(query, filters, language) if listing and not hits else []
-        if listing and (hits or later):
-            result = self._write(replace(question, later=later), hits, outside, incoming.on_text)
-            if result.note == "nothing_listed" and not later and (later := self._after_window(query, filters, language)):
-                # None in the window is about the question: the next one after it, if one is.
+        later: list[Hit] = []
+        result: Answer | None = None
+        if listing and hits:
+            result = self._write(question, hits, outside, incoming.on_text)
+            if result.note == "nothing_listed" and (later := self._after_window(query, filters, language)):
+                # None in the window is about the question: the next one after it that is, if one is.
                 result = self._write(replace(question, later=later), hits, outside, incoming.on_text)
-        elif self._ranking.unsure(hits + ([outside] if outside else []), language) or not (hits or outside):
-            logger.info("abstained confidence=%.3f language=%s", sure, language)
-            logger.debug("abstained question=%r", question_text[:200])
-            result = abstain(question, contact)
-        elif not listing and self._names is not None and (unknown := self._names.missing_names(
-                question_names(question_text, language),
-                [(str(h.metadata.get("title", "")), h.text) for h in ([outside] if outside else []) + hits])):
-            # The question names something no passage found mentions ("the Eurostars call" when only the EIC
-            # Accelerator is indexed): the closest passages are about something else, so do not answer from them.
-            logger.info("abstained: a name of the question is in no passage found (%d) language=%s",
-                        len(unknown), language)
-            logger.debug("abstained names=%r", unknown)
-            result = abstain(question, contact)
-        elif not listing and self._names is not None and (about := self._on_topic(self._names, question, hits)) is None:
-            logger.info("abstained: no %s found carries the question's topic language=%s", scope.kind, language)
-            result = abstain(question, contact)
-        else:  # the event or call the question is about first
-            result = self._write(question, about if about is not None else hits, outside, incoming.on_text)
+        elif listing and (later := self._after_window(query, filters, language)):
+            # Nothing at all in the window: the next one that carries what the question asks, if one does (the
+            # named item outside the window only when retrieval is sure of it, as below); else as below.
+            sure_outside = outside if outside is not None and not self._ranking.unsure([outside], language) else None
+            named = self._write(replace(question, later=later), hits, sure_outside, incoming.on_text)
+            result = named if named.note == "next_after" else None
+        if result is None:
+            result = self._answer_or_abstain(question, question_text, hits, outside, incoming.on_text)
         if result.abstained and not result.sources:  # an answerer that found nothing: say whom to ask, in kind
             note = result.note
             result = abstain(question, contact)
@@ -179,6 +169,34 @@ class Concierge:
                        for h in hits + (later if result.note == "next_after" else [])],  # what was answered from
             confidence=sure,
         )
+
+    def _answer_or_abstain(self, question: Question, question_text: str, hits: list[Hit], outside: Hit | None,
+                           on_text: TextSink | None) -> Answer:
+        """The answer from what was found, or "I don't know" when it is too weak, names what no passage
+        mentions, or carries not the question's topic."""
+        language, listing = question.language, question.listing
+        contact = self._contacts.get(language) or self._contacts["en"]
+        if self._ranking.unsure(hits + ([outside] if outside else []), language) or not (hits or outside):
+            logger.info("abstained confidence=%.3f language=%s",
+                        self._ranking.confidence(hits + ([outside] if outside else [])), language)
+            logger.debug("abstained question=%r", question_text[:200])
+            return abstain(question, contact)
+        if not listing and self._names is not None and (unknown := self._names.missing_names(
+                question_names(question_text, language),
+                [(str(h.metadata.get("title", "")), h.text) for h in ([outside] if outside else []) + hits])):
+            # The question names something no passage found mentions ("the Eurostars call" when only the EIC
+            # Accelerator is indexed): the closest passages are about something else, so do not answer from them.
+            logger.info("abstained: a name of the question is in no passage found (%d) language=%s",
+                        len(unknown), language)
+            logger.debug("abstained names=%r", unknown)
+            return abstain(question, contact)
+        about: list[Hit] | None = hits
+        if not listing and self._names is not None and (about := self._on_topic(self._names, question, hits)) is None:
+            logger.info("abstained: no %s found carries the question's topic language=%s", question.scope.kind,
+                        language)
+            return abstain(question, contact)
+        # the event or call the question is about first
+        return self._write(question, about if about is not None else hits, outside, on_text)
 
     def _one_item_named(self, query: str, scope: TimeScope, hits: list[Hit]) -> bool:
         """Whether a question with a time window asks about one item rather than for a list: it names it with
@@ -197,7 +215,8 @@ class Concierge:
         """The events (calls) after a listing's window ends, "next Tuesday" or "before March"; none for a window
         without an end, or in the past ("last month")."""
         scope = filters.scope
-        if scope.end is None or scope.past_only or filters.now is None or scope.end <= filters.now:
+        if (scope.end is None or scope.past_only or filters.now is None or scope.end <= filters.now
+                or not question_terms(query, hyphen_parts=True)):  # "Any events tomorrow?" names nothing
             return []
         after = replace(scope, start=scope.end, end=None, upcoming_only=True)
         try:

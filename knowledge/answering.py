@@ -180,8 +180,16 @@ class ExtractiveAnswerer(Answerer):
         # "None then; the next one: 2 March" rather than a bare "nothing" when one comes after the window (and
         # not "the office hour took place on 2 February" before it: the member asked about the next ones).
         following = None if ordered else self._next_named(question, field_name)
+        # The item the question named (outside the window) answers it: said as before ("EIC Accelerator: open
+        # until 4 March"), and when it is a past occurrence of what comes next, the next one is said instead.
+        named_one = outside is not None
+        if outside is not None and following is not None and _same_item(outside, following):
+            if status_of(outside.metadata, question.now) in ("upcoming", "open"):
+                following = None
+            else:
+                outside = None
         lines, sources = [], []
-        if outside is not None and not (following is not None and _same_item(outside, following)):
+        if outside is not None:
             ref = source_ref(1, outside, question.now, _first_line(outside.text))
             sources.append(ref)
             lines.append(f"{ref.title}: {status_phrase(ref, question.language)} [1]")
@@ -192,9 +200,10 @@ class ExtractiveAnswerer(Answerer):
                 ref = source_ref(len(sources) + 1, following, question.now, _first_line(following.text))
                 sources.append(ref)
                 lines.append(f"{t['next_after']}{colon} {self._item_line(ref, following, question.language)}")
-            # Nothing in the window answers: still an "I don't know" (staff see it among the gaps), with a pointer.
+            # Nothing in the window answers and the question named nothing found: still an "I don't know" (the
+            # staff report counts it unanswered), with a pointer to the next one.
             return Answer("\n".join(lines), question.language, sources,
-                          abstained=following is not None or not sources,
+                          abstained=not sources or (following is not None and not named_one),
                           note="next_after" if following is not None else "nothing_listed")
         # "Funding calls still open: none; these were cancelled:" rather than a cancelled call listed as open.
         lines.append(f"{heading}{colon} {t['only_cancelled']}" if only_cancelled else f"{heading}{colon}")
@@ -222,8 +231,8 @@ class ExtractiveAnswerer(Answerer):
         if not terms or not later:
             return None
         asked = kinds_named(question.text)
-        found = self._topics.terms_found(terms, [(str(h.metadata.get("title", "")), h.text) for h in later],
-                                         word_similarity=self._ranking.topic_word_similarity)
+        found = self._topics.terms_found(terms, [(str(h.metadata.get("title", "")), without_labels(h.text))
+                                                 for h in later], word_similarity=self._ranking.topic_word_similarity)
         named = [hit for hit, flags in zip(later, found) if all(flags) and (not asked or asked & kinds_named(
             f"{hit.metadata.get('title', '')} {hit.metadata.get('topics', '')}"))]
         return min(named, key=lambda h: int(h.metadata.get(field_name, 0)), default=None)
@@ -395,7 +404,7 @@ def items_about(topics: TopicMatcher, ranking: Ranking, question: str, candidate
     terms = question_terms(question, hyphen_parts=True)
     if not terms or not candidates:
         return candidates
-    found = topics.terms_found(terms, [(str(h.metadata.get("title", "")), h.text) for h in candidates],
+    found = topics.terms_found(terms, [(str(h.metadata.get("title", "")), without_labels(h.text)) for h in candidates],
                                word_similarity=ranking.topic_word_similarity)
     carried = [sum(flags[i] for flags in found) for i in range(len(terms))]
     weight = [math.log((len(candidates) + 1) / (n + 0.5)) for n in carried]  # rarer among the items, weightier
@@ -413,9 +422,10 @@ def records_of(hits: Sequence[Hit], kind: str | None = None) -> list[Hit]:
 
 
 def _same_item(one: Hit, other: Hit) -> bool:
-    """Two occurrences of one event (one call): the same page, or the same title."""
-    same_url = bool(one.metadata.get("url")) and one.metadata.get("url") == other.metadata.get("url")
-    return same_url or str(one.metadata.get("title", "")) == str(other.metadata.get("title", ""))
+    """Two occurrences of one event (one call): the same title in the same source (not the same page: a
+    calendar may give every event its agenda's address)."""
+    return (str(one.metadata.get("title", "")) == str(other.metadata.get("title", ""))
+            and one.metadata.get("source_id") == other.metadata.get("source_id"))
 
 
 def _about_the_question(hit: Hit) -> bool:
@@ -431,6 +441,14 @@ def _fact_names() -> dict[str, str]:
     """Every language's facts label ("Date limite", "Deadline", "Frist"), folded, to its field name."""
     return {fold(text): key.removeprefix("fact_") for language in LANGUAGES
             for key, text in messages(language).items() if key.startswith("fact_")}
+
+
+def without_labels(text: str) -> str:
+    """A record's text without its facts labels ("Eligibility: SMEs" -> "SMEs"): every call carries the same
+    labels, and "feasibility" is near "Eligibility" in word vectors."""
+    names = _fact_names()
+    return "\n".join(match.group(2) if (match := _FACT_LINE.match(line)) and fold(match.group(1)) in names else line
+                     for line in text.splitlines())
 
 
 def _fact_line(sentence: str, language: str, *, given: Collection[str] = ()) -> str | None:

@@ -46,7 +46,7 @@ _BEFORE = re.compile(r"\b(?P<word>" + _alternatives("before") + r")\s+" + _ARTIC
 # "by 29 January" and "jusqu'au 15 avril" include that day; "before" and "avant" do not
 _INCLUSIVE = frozenset({"by", "until", "jusqu au", "jusqu a", "d ici", "au plus tard", "bis", "spatestens"})
 # ... and "from March", "à partir de mars", "dès mars", "ab März" start with March; "after March", "après mars" after it
-_FROM = frozenset({"from", "a partir de", "a partir d", "a partir", "des", "ab"})
+_FROM = frozenset({"from", "a partir de", "a partir d", "a partir", "ab"})
 _AFTER = re.compile(r"\b(?P<word>" + _alternatives("after") + r")\s+" + _ARTICLE
                     + r"(?:(?P<day>" + _DAY_NUMBER + r")(?:st|nd|rd|th|er|\.)?\s+(?:of\s+)?)?" + _MONTH
                     + r"(?:\s+(?P<day_after>" + _DAY_NUMBER + r")(?:st|nd|rd|th)?\b)?" + _YEAR)
@@ -55,12 +55,26 @@ _RANGE = re.compile(r"\b(?:from|between|du|entre le|entre|vom|zwischen dem|zwisc
                     r"(?P<first>" + _DAY_NUMBER + r")(?:st|nd|rd|th|er|\.)?(?:\s+(?P<first_month>"
                     + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r"))?\s+(?:to|and|au|et le|et|bis|und)\s+"
                     r"(?:the\s+)?(?P<last>" + _DAY_NUMBER + r")(?:st|nd|rd|th|er|\.)?\s+(?:of\s+)?" + _MONTH + _YEAR)
-# "from March to May", "between March and May 2027", "de mars à mai", "d'avril à juin", "entre mars et mai",
-# "von März bis Mai": the first month's first day to the last month's end
 _MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_MONTH_RANGE = re.compile(r"\b(?:from|between|de|d|du mois de|entre|von|zwischen)\s+(?P<first>" + _MONTH_NAMES
-                          + r")\b(?:\s+(?P<first_year>20\d\d))?\s+(?:to|and|until|through|till|a|au|et|jusqu a|jusqu en|"
-                          r"bis|und)\s+(?:(?:the\s+)?end\s+of\s+|fin\s+)?" + _MONTH + _YEAR)
+
+
+def _month_range(starts: str, links: str) -> re.Pattern[str]:
+    """A range of months: a start word, the first month (its year), a link word, the last month (a day of it, its
+    year); "the end of", "fin", "Ende", "mois de" before the last month change nothing."""
+    return re.compile(r"\b(?:" + starts + r")\s+(?P<first>" + _MONTH_NAMES + r")\b(?:\s+(?P<first_year>20\d\d))?,?\s+"
+                      r"(?:" + links + r")\s+(?:(?:the\s+)?end\s+of\s+|fin\s+|ende\s+|mois\s+d(?:e\s+|\s+))?"
+                      r"(?:(?P<last_day>" + _DAY_NUMBER + r")(?:st|nd|rd|th|er|\.)?\s+(?:of\s+)?)?" + _MONTH
+                      + r"(?:\s+(?P<last_day_after>" + _DAY_NUMBER + r")(?:st|nd|rd|th)?\b)?" + _YEAR)
+
+
+# "from March to May", "de mars à mai", "d'avril à juin", "du mois de mars au mois de mai", "von März bis Mai",
+# "from March to May 15"; and "between March and May", "entre mars et mai", "zwischen März und Mai" ("de
+# novembre et janvier" is two months, not a range)
+_MONTH_RANGES = (
+    _month_range("from|de|d|du mois de|du mois d|von|vom", "to|until|through|till|a|au|jusqu a|jusqu en|bis"),
+    _month_range("between|entre|zwischen", "and|et|und"),
+)
+_DES = re.compile(r"\bdès\b", re.IGNORECASE)  # "dès mars" is "à partir de mars"; folded, "des" is an article
 _WITHIN = re.compile(r"\b(" + _alternatives("within") + r")\s+" + _MONTH + _YEAR)
 _THIS_MONTH = _words("this_month")
 _NEXT_MONTH = _words("next_month")
@@ -226,7 +240,7 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
     >>> (scope.kind, scope.end.date().isoformat(), scope.upcoming_only)
     ('funding_call', '2027-03-01', True)
     """
-    text = _plain(question)
+    text = _plain(_DES.sub("à partir de", question))
     kind = None
     if _EVENT_WORDS.search(text):
         kind = "event"
@@ -244,7 +258,8 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
     before = _BEFORE.search(text)
     after = _AFTER.search(text)
     within = _WITHIN.search(text)
-    if months := _MONTH_RANGE.search(text):  # "from March to May": neither "before May" nor "from March" alone
+    if months := next((found for pattern in _MONTH_RANGES if (found := pattern.search(text))), None):
+        # "from March to May": neither "before May" nor "from March" alone
         before = after = None
     if before:
         end = _resolve_month(_MONTHS[before.group("month")], before.group("year"), now)
@@ -269,13 +284,7 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
         end = _day_of(last, int(span.group("last")), span.group("year"), today) + timedelta(days=1)
         after = span
     if months:
-        # The last month as any month is read (the next such one, this one if we are in it); the first is the
-        # one before it: asked in April, "from March to May" is this spring, "from November to February" asked
-        # in January began last November.
-        last = _resolve_month(_MONTHS[months.group("month")], months.group("year"), now)
-        first = _MONTHS[months.group("first")]
-        year = int(months.group("first_year") or (last.year if first <= last.month else last.year - 1))
-        start, end = _month_start(year, first, now), _next_month(last)
+        start, end = _months_between(months, now)
         after = months
     if within and not before and not after:
         start = _resolve_month(_MONTHS[within.group("month")], within.group("year"), now)
@@ -305,6 +314,29 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
     when = bool(start or end or past or (upcoming and not _OPEN.search(text)))
     return TimeScope(kind=kind, start=start, end=end, upcoming_only=upcoming and not past, past_only=past,
                      asks_when=when)
+
+
+def _months_between(found: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
+    """The window of a month range: the first month's first day to the end of the last month (or to its day).
+
+    A year given to one month places the other: "from January 2027 to December" ends in December 2027,
+    "from November to January 2027" starts in November 2026. Without one, the last month is read as any month
+    is (the next such one, this one if we are in it) and the first is the one before it: asked in April, "from
+    March to May" is this spring; "from November to January" asked in December is the season under way.
+    """
+    first, last_month = _MONTHS[found.group("first")], _MONTHS[found.group("month")]
+    if found.group("first_year") and not found.group("year"):
+        year = int(found.group("first_year"))
+        start = _month_start(year, first, now)
+        last = _month_start(year + (last_month < first), last_month, now)
+    else:
+        last = _resolve_month(last_month, found.group("year"), now)
+        year = int(found.group("first_year") or (last.year if first <= last.month else last.year - 1))
+        start = _month_start(year, first, now)
+    if number := found.group("last_day") or found.group("last_day_after"):  # "to May 15": that day included
+        return start, last.replace(day=min(int(number), (_next_month(last) - timedelta(days=1)).day)) + timedelta(
+            days=1)
+    return start, _next_month(last)
 
 
 @lru_cache(maxsize=1)

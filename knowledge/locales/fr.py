@@ -147,7 +147,7 @@ TIME_WORDS: dict[str, list[str]] = {
     "before": ["avant", "d ici", "jusqu au", "jusqu a", "au plus tard"],
     "article": ["le", "la"],
     "end_of": ["fin", r"la fin d?e?"],
-    "after": ["apres", r"a partir d?e?", "des"],  # "dès mars", "dès le 15 avril" (folded: "des")
+    "after": ["apres", r"a partir d?e?"],  # and "dès mars", read as "à partir de mars" (folded, "dès" is "des")
     "within": ["en", "pendant", r"du mois d?e?"],
     "this_month": ["ce mois", "du mois"],
     "next_month": ["le mois prochain", "du mois prochain"],

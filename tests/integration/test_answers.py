@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 
 from bot.conversation import Incoming, Turn
+from knowledge.store import StoreError
 from tests.conftest import PARIS, says_eic_deadline
 from tests.integration.conftest import TODAY
 
@@ -205,7 +206,7 @@ def test_the_next_ai_workshop_is_found_whatever_the_question_language(services, 
     ("Is there an AI workshop next week?", [
         "Upcoming events (from 23 November 2026 to 29 November 2026): nothing matches your question.",
         "The next one after that: Atelier IA en santé — on 10 December 2026, 14:00"]),
-    ("Y a-t-il un atelier IA la semaine prochaine ?", [
+    ("Y a-t-il quelque chose sur l'IA la semaine prochaine ?", [
         "Prochains événements (du 23 novembre 2026 au 29 novembre 2026) : rien ne correspond à votre question.",
         "Le suivant : Atelier IA en santé — le 10 décembre 2026 à 14:00"]),
     ("Gibt es nächste Woche einen KI-Workshop?", [
@@ -220,6 +221,48 @@ def test_a_listing_with_nothing_in_the_window_names_the_next_one_after_it(servic
     # Still a question the window does not answer: staff see it among the gaps of the week.
     assert reply.abstained and reply.note == "next_after"
     assert "https://kb.test/atelier-ia" in [r["url"] for r in reply.retrieved], "what it was answered from"
+
+
+def test_a_window_holding_only_other_items_names_the_next_one_about_the_question(services):
+    reply = ask(services, "Any MDR events in December?")  # December holds the AI workshop only
+    assert reply.answer.splitlines() == [
+        "Events (from 1 December 2026 to 31 December 2026): nothing matches your question.",
+        "The next one after that: Webinar on MDR clinical evaluation — on 14 January 2027, 11:00, Online [1]"]
+    assert reply.abstained and [s.title for s in reply.sources] == ["Webinar on MDR clinical evaluation"]
+    french = ask(services, "Quels appels pour les start-up clôturent avant février ?")  # only Innov'Santé then
+    assert french.answer.splitlines()[-1].startswith("Le suivant : EIC Accelerator — ouvert jusqu'au 4 mars 2027")
+
+
+def test_looking_past_the_window_failing_leaves_the_windows_own_answer(services, monkeypatch, caplog):
+    search = services.concierge._retriever.search
+
+    def failing_after_the_window(query, filters, **kwargs):  # noqa: ANN001, ANN202
+        if filters.scope.start is not None and filters.scope.start.date().isoformat() == "2027-01-01":
+            raise StoreError("simulated")
+        return search(query, filters, **kwargs)
+
+    monkeypatch.setattr(services.concierge._retriever, "search", failing_after_the_window)
+    reply = ask(services, "Any MDR events in December?")
+    assert reply.abstained and reply.sources == [] and reply.note == "nothing_listed"
+    assert "team@kb.test" in reply.answer and "looking past a listing's window" in caplog.text
+
+
+@pytest.mark.parametrize("question, first", [
+    ("Is the EIC Accelerator open in February?", "EIC Accelerator: open until 4 March 2027 [1]"),
+    ("Which calls for start-ups close before February?", "EIC Accelerator: open until 4 March 2027 [1]"),
+    ("Y a-t-il un atelier sur l'IA la semaine prochaine ?", "Atelier IA en santé: le 10 décembre 2026 à 14:00 [1]"),
+])
+def test_the_item_a_question_names_after_its_window_is_said_not_pointed_to(services, question, first):
+    reply = ask(services, question)
+    assert reply.answer.splitlines()[0] == first and not reply.abstained
+    assert "The next one after that" not in reply.answer and "Le suivant" not in reply.answer
+
+
+@pytest.mark.parametrize("question", ["Which startup events are in December?",  # "Starts:" labels every event
+                                      "Which feasibility calls close before January?"])  # "Eligibility:" every call
+def test_a_facts_label_is_not_what_an_item_is_about(services, question):
+    reply = ask(services, question)
+    assert reply.abstained and reply.sources == []
 
 
 @pytest.mark.parametrize("question", ["Is there a blockchain workshop next week?",

@@ -166,6 +166,15 @@ def test_kinds_of_events_that_name_a_topic_are_events_and_topics(question):
         ("events between December and February?", "2026-12-01", "2027-03-01"),
         ("events from November to January?", "2026-11-01", "2027-02-01"),  # the season we are in
         ("events from March 2027 to May 2027?", "2027-03-01", "2027-06-01"),
+        ("events from January 2027 to December?", "2027-01-01", "2028-01-01"),  # the first's year places the last
+        ("calls open from March to May 15?", "2027-03-01", "2027-05-16"),
+        ("from March, to May events?", "2027-03-01", "2027-06-01"),
+        ("Quels événements du mois de mars au mois de mai ?", "2027-03-01", "2027-06-01"),
+        ("Welche Veranstaltungen von März bis Ende Mai?", "2027-03-01", "2027-06-01"),
+        ("Welche Veranstaltungen vom März bis Mai?", "2027-03-01", "2027-06-01"),
+        # not ranges: "des" is also the plural article ("sept" a month's short name), "de X et Y" two months
+        ("Quelle est la liste des sept appels ouverts ?", None, None),
+        ("Quels sont les événements de novembre et janvier ?", None, None),
     ],
 )
 def test_after_a_day_a_range_and_by_a_day(question, start, end):
