@@ -170,13 +170,7 @@ class ExtractiveAnswerer(Answerer):
                         "events_upcoming" if question.scope.upcoming_only else "events"]
         else:
             heading = t["calls_open" if question.scope.upcoming_only else "calls"]
-        if question.scope.end is not None and question.scope.kind == "funding_call":
-            heading += f" ({t['before'].format(date=written_day(question.scope.end.date(), question.language))})"
-        elif question.scope.start is not None and question.scope.end is not None:
-            first, last = question.scope.start.date(), (question.scope.end - timedelta(microseconds=1)).date()
-            heading += " (" + (t["on_day"].format(date=written_day(first, question.language)) if first == last else
-                               t["between"].format(start=written_day(first, question.language),
-                                                   end=written_day(last, question.language))) + ")"
+        heading += _window_said(question)
         # "None then; the next one: 2 March" rather than a bare "nothing" when one comes after the window (and
         # not "the office hour took place on 2 February" before it: the member asked about the next ones).
         following = None if ordered else self._next_named(question, field_name)
@@ -419,6 +413,27 @@ def records_of(hits: Sequence[Hit], kind: str | None = None) -> list[Hit]:
         if kind is None or hit.metadata.get("kind") == kind:
             records.setdefault(hit.record_key, hit)
     return list(records.values())
+
+
+def _window_said(question: Question) -> str:
+    """A listing's window as the member would say it, for its heading: " (from 1 March 2027 to 31 May 2027)",
+    " (closing before 1 March 2027)", " (before 1 December 2026)", " (from 1 March 2027)"; "" for none."""
+    scope, language = question.scope, question.language
+    t = texts(language)
+    call = scope.kind == "funding_call"
+    if scope.end is not None and (call and scope.start is None):
+        said = t["before"].format(date=written_day(scope.end.date(), language))
+    elif scope.start is not None and scope.end is not None:
+        first, last = scope.start.date(), (scope.end - timedelta(microseconds=1)).date()
+        said = (t["on_day"].format(date=written_day(first, language)) if first == last else
+                t["between"].format(start=written_day(first, language), end=written_day(last, language)))
+    elif scope.end is not None:
+        said = t["events_before"].format(date=written_day(scope.end.date(), language))
+    elif scope.start is not None and scope.start > question.now:  # "from March" ("from this month": ahead)
+        said = t["from_day"].format(date=written_day(scope.start.date(), language))
+    else:
+        return ""
+    return f" ({said})"
 
 
 def _same_item(one: Hit, other: Hit) -> bool:

@@ -18,6 +18,8 @@ MESSAGES: dict[str, str] = {
     "calls": "Förderaufrufe",
     "heading_colon": ":",
     "before": "Frist vor dem {date}",
+    "events_before": "vor dem {date}",
+    "from_day": "ab dem {date}",
     "between": "vom {start} bis {end}",
     "on_day": "am {date}",
     "closed": "geschlossen am {date}",

@@ -18,6 +18,8 @@ MESSAGES: dict[str, str] = {
     "calls": "Funding calls",
     "heading_colon": ":",
     "before": "closing before {date}",
+    "events_before": "before {date}",
+    "from_day": "from {date}",
     "between": "from {start} to {end}",
     "on_day": "on {date}",
     "closed": "closed on {date}",

@@ -18,6 +18,8 @@ MESSAGES: dict[str, str] = {
     "calls": "Appels à projets",
     "heading_colon": " :",
     "before": "clôture avant le {date}",
+    "events_before": "avant le {date}",
+    "from_day": "à partir du {date}",
     "between": "du {start} au {end}",
     "on_day": "le {date}",
     "closed": "clôturé le {date}",

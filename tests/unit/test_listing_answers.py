@@ -155,3 +155,21 @@ def test_a_listing_weighs_the_word_few_items_carry():
                         now=datetime(2027, 3, 1, tzinfo=PARIS), scope=UPCOMING_EVENTS, listing=True)
     answer = ExtractiveAnswerer(HashingEmbedder()).answer(question, items)
     assert _listed(answer) == ["Mentoring launch for women founders"]  # not every "health tech" event
+
+
+@pytest.mark.parametrize("language, scope, heading", [
+    ("fr", TimeScope(kind="event", end=datetime(2026, 12, 1, tzinfo=PARIS), upcoming_only=True),
+     "Prochains événements (avant le 1er décembre 2026) :"),
+    ("en", TimeScope(kind="event", start=datetime(2027, 3, 1, tzinfo=PARIS)), "Events (from 1 March 2027):"),
+    ("de", TimeScope(kind="event", start=datetime(2027, 3, 1, tzinfo=PARIS), end=datetime(2027, 6, 1, tzinfo=PARIS)),
+     "Veranstaltungen (vom 1. März 2027 bis 31. Mai 2027):"),
+    ("en", TimeScope(kind="funding_call", end=datetime(2027, 3, 1, tzinfo=PARIS), upcoming_only=True),
+     "Funding calls still open (closing before 1 March 2027):"),
+    ("en", TimeScope(kind="funding_call", start=datetime(2027, 3, 1, tzinfo=PARIS),
+                     end=datetime(2027, 6, 1, tzinfo=PARIS)), "Funding calls (from 1 March 2027 to 31 May 2027):"),
+])
+def test_a_listings_heading_says_its_window(language, scope, heading):
+    items = [_event(1, "Atelier FHIR", 20)] if scope.kind == "event" else [_call(1, "EIC Accelerator", 20)]
+    question = Question(text="?", language=language, now=NOW, scope=scope, listing=True)
+    assert ExtractiveAnswerer(HashingEmbedder()).answer(question, items).text.splitlines()[0] == heading
+
