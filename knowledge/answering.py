@@ -236,7 +236,7 @@ class ExtractiveAnswerer(Answerer):
         """"Title — on 4 May 2027, 14:00, place [n]": an item of a listing."""
         details = [status_phrase(ref, language)]
         if hit.metadata.get("location"):
-            details.append(str(hit.metadata["location"]))
+            details.append(_town(str(hit.metadata["location"])))
         if hit.metadata.get("funder"):
             details.append(str(hit.metadata["funder"]))
         return f"{ref.title} — {', '.join(d for d in details if d)} [{ref.n}]"
@@ -434,6 +434,19 @@ def _window_said(question: Question) -> str:
     else:
         return ""
     return f" ({said})"
+
+
+_POSTCODE = re.compile(r"^(?:[A-Z]{1,2}-)?\d{4,5}\s+")
+_PARENTHESES = re.compile(r"\s*\([^)]*\)")
+
+
+def _town(location: str) -> str:
+    """Where an event is, for a line of a list: its town ("Salle des Lumières, 18 boulevard des Normes, 75013
+    Paris" -> "Paris"; "Online (link sent after registration)" -> "Online"); the full address is in its answer
+    and on its page."""
+    plain = _PARENTHESES.sub("", location).strip()
+    last = plain.rsplit(",", 1)[-1].strip()
+    return _POSTCODE.sub("", last) or plain or location
 
 
 def _same_item(one: Hit, other: Hit) -> bool:

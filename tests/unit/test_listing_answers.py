@@ -173,3 +173,20 @@ def test_a_listings_heading_says_its_window(language, scope, heading):
     question = Question(text="?", language=language, now=NOW, scope=scope, listing=True)
     assert ExtractiveAnswerer(HashingEmbedder()).answer(question, items).text.splitlines()[0] == heading
 
+
+@pytest.mark.parametrize("location, town", [
+    ("Salle des Lumières, 18 boulevard des Normes, 75013 Paris", "Paris"),
+    ("Campus Santé Est, Amphi B, 21 rue des Chercheurs, 69008 Lyon", "Lyon"),
+    ("Online (link sent after registration)", "Online"),
+    ("En ligne (visio, lien envoyé la veille)", "En ligne"),
+    ("Messe Berlin, Halle 4, D-14055 Berlin", "Berlin"),
+    ("Maison du Cluster", "Maison du Cluster"),
+])
+def test_a_listing_line_says_the_town_the_full_address_stays_in_the_events_answer(location, town):
+    event = _event(1, "Atelier FHIR", 20, location=location)
+    listing = Question(text="Which events are coming up?", language="en", now=NOW, scope=UPCOMING_EVENTS, listing=True)
+    answerer = ExtractiveAnswerer(HashingEmbedder())
+    assert answerer.answer(listing, [event]).text.splitlines()[1] == f"• Atelier FHIR — on 20 March 2027, 18:30, {town} [1]"
+    asked = Question(text="Where is the FHIR workshop?", language="en", now=NOW, scope=TimeScope(kind="event"))
+    assert location in answerer.answer(asked, [event]).text
+
