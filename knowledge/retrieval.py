@@ -177,7 +177,6 @@ class Retriever:
         for hit in hits.values():
             hit.coverage = coverage(asked, tokens[hit.id])
         self._add_title_ranking(hits.values(), question)
-        self._add_foreign_meaning(hits.values(), language)
         boost_kind(hits.values(), prefer_kind, self._ranking.kind_boost)
         if now is not None:
             next_occurrence_first(hits.values(), int(now.timestamp()))
@@ -206,27 +205,6 @@ class Retriever:
             for hit in by_title[title]:
                 hit.title_match = 1.0
                 hit.score += self._ranking.fused(rank, self._ranking.title_weight)
-
-    def _add_foreign_meaning(self, hits: Iterable[Hit], language: str | None) -> None:
-        """When the passages nearest in meaning are mostly in the question's language but some are not (a
-        calendar of English and French events), fuse the rank by meaning once more for those in another
-        language (`Ranking.foreign_dense_weight`): keywords cannot vouch for them. When most are in another
-        language, the keywords across languages do (`_add_translated_keywords`)."""
-        weight = self._ranking.foreign_dense_weight
-        if weight <= 0 or not language:
-            return
-        ranked = sorted((h for h in hits if h.dense > 0), key=lambda h: -h.dense)
-        foreign = [h.metadata.get("language") not in ("", None, language) for h in ranked]
-        nearest = foreign[: self._ranking.translation_passages]
-        if not any(nearest) or sum(nearest) * 2 > len(nearest):
-            return
-        # ... those close in meaning to the best in the question's language: not every French item an English
-        # question finds (in a small pool each would get a keyword match's worth of rank)
-        floor = self._ranking.foreign_dense_lead * max((h.dense for h, other in zip(ranked, foreign) if not other),
-                                                      default=0.0)
-        for rank, (hit, other) in enumerate(zip(ranked, foreign)):
-            if other and hit.dense >= floor:
-                hit.score += self._ranking.fused(rank, weight)
 
     def _measure_standout(self, hits: list[Hit], vector: np.ndarray) -> None:
         """Set each hit's `standout`: how many standard deviations its cosine lies above the question's mean
