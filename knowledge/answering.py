@@ -227,8 +227,7 @@ class ExtractiveAnswerer(Answerer):
         asked = kinds_named(question.text)
         found = self._topics.terms_found(terms, [(str(h.metadata.get("title", "")), without_labels(h.text))
                                                  for h in later], word_similarity=self._ranking.topic_word_similarity)
-        named = [hit for hit, flags in zip(later, found) if all(flags) and (not asked or asked & kinds_named(
-            f"{hit.metadata.get('title', '')} {hit.metadata.get('topics', '')}"))]
+        named = [hit for hit, flags in zip(later, found) if all(flags) and (not asked or _of_kind(hit, asked))]
         return min(named, key=lambda h: int(h.metadata.get(field_name, 0)), default=None)
 
     @staticmethod
@@ -249,8 +248,7 @@ class ExtractiveAnswerer(Answerer):
         asked = kinds_named(question.text)
         if not asked:
             return about, True
-        of_kind = [hit for hit in about if asked & kinds_named(
-            f"{hit.metadata.get('title', '')} {hit.metadata.get('topics', '')}")]
+        of_kind = [hit for hit in about if _of_kind(hit, asked)]
         return (of_kind, True) if of_kind else (about, False)
 
     def _passages(self, question: Question, hits: Sequence[Hit], outside: Hit | None) -> Answer:
@@ -447,6 +445,11 @@ def _town(location: str) -> str:
     plain = _PARENTHESES.sub("", location).strip()
     last = plain.rsplit(",", 1)[-1].strip()
     return _POSTCODE.sub("", last) or plain or location
+
+
+def _of_kind(hit: Hit, asked: Collection[str]) -> bool:
+    """Whether an item is of a kind the question names ("workshop"), by its title or topics."""
+    return bool(set(asked) & kinds_named(f"{hit.metadata.get('title', '')} {hit.metadata.get('topics', '')}"))
 
 
 def _same_item(one: Hit, other: Hit) -> bool:
