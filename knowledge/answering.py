@@ -415,7 +415,8 @@ def records_of(hits: Sequence[Hit], kind: str | None = None) -> list[Hit]:
 
 def _window_said(question: Question) -> str:
     """A listing's window as the member would say it, for its heading: " (from 1 March 2027 to 31 May 2027)",
-    " (closing before 1 March 2027)", " (before 1 December 2026)", " (from 1 March 2027)"; "" for none."""
+    " (before 1 December 2026)", " (from 1 March 2027)"; calls by their deadline: " (closing before 1 March
+    2027)", " (closing between 1 March 2027 and 31 May 2027)", " (closing from 1 April 2027)"; "" for none."""
     scope, language = question.scope, question.language
     t = texts(language)
     call = scope.kind == "funding_call"
@@ -424,11 +425,12 @@ def _window_said(question: Question) -> str:
     elif scope.start is not None and scope.end is not None:
         first, last = scope.start.date(), (scope.end - timedelta(microseconds=1)).date()
         said = (t["on_day"].format(date=written_day(first, language)) if first == last else
-                t["between"].format(start=written_day(first, language), end=written_day(last, language)))
+                t["closing_between" if call else "between"].format(start=written_day(first, language),
+                                                                   end=written_day(last, language)))
     elif scope.end is not None:
         said = t["events_before"].format(date=written_day(scope.end.date(), language))
     elif scope.start is not None and scope.start > question.now:  # "from March" ("from this month": ahead)
-        said = t["from_day"].format(date=written_day(scope.start.date(), language))
+        said = t["closing_from" if call else "from_day"].format(date=written_day(scope.start.date(), language))
     else:
         return ""
     return f" ({said})"
@@ -436,15 +438,36 @@ def _window_said(question: Question) -> str:
 
 _POSTCODE = re.compile(r"^(?:[A-Z]{1,2}-)?\d{4,5}\s+")
 _PARENTHESES = re.compile(r"\s*\([^)]*\)")
+_NOT_A_TOWN = re.compile(r"^(?:(?:[A-Z]{1,2}-)?\d{4,5}(?:-\d{4})?|[A-Z]{2}(?:\s+\d{5}(?:-\d{4})?)?)$")
+
+
+@lru_cache(maxsize=1)
+def _countries() -> frozenset[str]:
+    """Country names and codes in every supported language (Unicode CLDR, through Babel), folded: "france",
+    "united states", "deutschland", "usa"."""
+    from babel import Locale
+
+    names = {"usa", "uk"}
+    for language in LANGUAGES:
+        territories = Locale(language).territories
+        names.update(fold(name) for code, name in territories.items() if code.isalpha())
+        names.update(code.lower() for code in territories if code.isalpha())
+    return frozenset(names)
 
 
 def _town(location: str) -> str:
     """Where an event is, for a line of a list: its town ("Salle des Lumières, 18 boulevard des Normes, 75013
-    Paris" -> "Paris"; "Online (link sent after registration)" -> "Online"); the full address is in its answer
-    and on its page."""
+    Paris" -> "Paris"; "Centre de congrès, Lyon, France" -> "Lyon"; "Boston, MA 02110" -> "Boston"; "Online
+    (link sent after registration)" -> "Online"); the full address is in its answer and on its page. An address
+    whose last useful part is a street ("12 rue de la Paix, 75002") is said whole."""
     plain = _PARENTHESES.sub("", location).strip()
-    last = plain.rsplit(",", 1)[-1].strip()
-    return _POSTCODE.sub("", last) or plain or location
+    parts = [part.strip() for part in plain.split(",") if part.strip()]
+    while len(parts) > 1 and (_NOT_A_TOWN.match(parts[-1]) or fold(parts[-1]) in _countries()):
+        parts.pop()
+    town = _POSTCODE.sub("", parts[-1]) if parts else ""
+    if not town or town[0].isdigit():
+        return plain or location
+    return town
 
 
 def _of_kind(hit: Hit, asked: Collection[str]) -> bool:

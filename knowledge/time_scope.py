@@ -45,6 +45,8 @@ _BEFORE = re.compile(r"\b(?P<word>" + _alternatives("before") + r")\s+" + _ARTIC
                      + r"(?:\s+(?P<day_after>" + _DAY_NUMBER + r")(?:st|nd|rd|th)?\b)?" + _YEAR)
 # "by 29 January" and "jusqu'au 15 avril" include that day; "before" and "avant" do not
 _INCLUSIVE = frozenset({"by", "until", "jusqu au", "jusqu a", "d ici", "au plus tard", "bis", "spatestens"})
+# "until March", "jusqu'à mars", "bis März" take March in; "before March", "by March", "d'ici mars" stop as it begins
+_MONTH_INCLUSIVE = frozenset({"until", "jusqu au", "jusqu a", "au plus tard", "bis", "spatestens"})
 # ... and "from March", "à partir de mars", "dès mars", "ab März" start with March; "after March", "après mars" after it
 _FROM = frozenset({"from", "a partir de", "a partir d", "a partir", "ab"})
 _AFTER = re.compile(r"\b(?P<word>" + _alternatives("after") + r")\s+" + _ARTICLE
@@ -263,7 +265,8 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
         before = after = None
     if before:
         end = _resolve_month(_MONTHS[before.group("month")], before.group("year"), now)
-        if before.group("end_of"):
+        if before.group("end_of") or (before.group("word") in _MONTH_INCLUSIVE
+                                       and not (before.group("day") or before.group("day_after"))):
             end = _next_month(end)
         elif number := before.group("day") or before.group("day_after"):  # "before 20 March": up to that day
             end = _day_of(end, int(number), before.group("year"), today)

@@ -166,7 +166,10 @@ def test_a_listing_weighs_the_word_few_items_carry():
     ("en", TimeScope(kind="funding_call", end=datetime(2027, 3, 1, tzinfo=PARIS), upcoming_only=True),
      "Funding calls still open (closing before 1 March 2027):"),
     ("en", TimeScope(kind="funding_call", start=datetime(2027, 3, 1, tzinfo=PARIS),
-                     end=datetime(2027, 6, 1, tzinfo=PARIS)), "Funding calls (from 1 March 2027 to 31 May 2027):"),
+                     end=datetime(2027, 6, 1, tzinfo=PARIS)),
+     "Funding calls (closing between 1 March 2027 and 31 May 2027):"),
+    ("fr", TimeScope(kind="funding_call", start=datetime(2027, 4, 1, tzinfo=PARIS)),
+     "Appels à projets (clôture à partir du 1er avril 2027) :"),
 ])
 def test_a_listings_heading_says_its_window(language, scope, heading):
     items = [_event(1, "Atelier FHIR", 20)] if scope.kind == "event" else [_call(1, "EIC Accelerator", 20)]
@@ -181,6 +184,11 @@ def test_a_listings_heading_says_its_window(language, scope, heading):
     ("En ligne (visio, lien envoyé la veille)", "En ligne"),
     ("Messe Berlin, Halle 4, D-14055 Berlin", "Berlin"),
     ("Maison du Cluster", "Maison du Cluster"),
+    ("Centre de congrès, Lyon, France", "Lyon"),
+    ("Boston Convention Center, Boston, MA 02110", "Boston"),
+    ("Kongresshaus, Zürich, Schweiz", "Zürich"),
+    ("12 rue de la Paix, 75002", "12 rue de la Paix, 75002"),
+    ("France", "France"),
 ])
 def test_a_listing_line_says_the_town_the_full_address_stays_in_the_events_answer(location, town):
     event = _event(1, "Atelier FHIR", 20, location=location)

@@ -124,6 +124,15 @@ def test_before_a_day_ends_the_window_that_day():
     assert day(parse_time_scope("calls closing before March 20th", NOW).end) == "2027-03-20"
 
 
+@pytest.mark.parametrize("question, end", [
+    ("Which events until March?", "2027-04-01"), ("Quels événements jusqu'à mars ?", "2027-04-01"),
+    ("Veranstaltungen bis März?", "2027-04-01"), ("Which calls close before March?", "2027-03-01"),
+    ("calls closing by March?", "2027-03-01"), ("événements avant mars", "2027-03-01"),
+])
+def test_until_a_month_takes_that_month_in_before_it_does_not(question, end):
+    assert day(parse_time_scope(question, NOW).end) == end
+
+
 def test_where_it_happens_is_not_the_past():
     scope = parse_time_scope("Où se passe la soirée télémédecine ?", NOW)
     assert (scope.kind, scope.past_only) == ("event", False)
