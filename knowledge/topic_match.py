@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+from difflib import SequenceMatcher
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -197,6 +198,21 @@ def _compound_of(term: str, words: Sequence[str]) -> bool:
         len(w) >= 4 and w != folded and folded.endswith(w) for w in map(fold, words))
 
 
+def _parts_alike(term: str, word: str) -> bool:
+    """Whether two (folded) words look alike only by a part of one of them, which single-word vectors take for
+    likeness of meaning: "work" in "afterwork" (a part, with a word's worth of letters left), "afterwork" and
+    "workshop" (four letters shared, not at the start of both). Words of one root share their start:
+    "pitcher" ~ "pitch", "investisseurs" ~ "investors", "cybersécurité" ~ "cybersecurity" are not parts.
+
+    >>> [_parts_alike("afterwork", w) for w in ("work", "after", "workshop", "pitch", "investors")]
+    [True, True, True, False, False]
+    """
+    if word != term and word in term and len(term) - len(word) >= 3:
+        return True
+    match = SequenceMatcher(None, term, word, autojunk=False).find_longest_match(0, len(term), 0, len(word))
+    return match.size >= 4 and (match.a, match.b) != (0, 0)
+
+
 class TopicMatcher:
     """Matches topics against items with `embedder` (thread-safe enough: the cache only grows and is cleared).
 
@@ -248,7 +264,7 @@ class TopicMatcher:
             acronyms = {a.upper() for a in _ACRONYM.findall(f"{title} {text}")} if any(forms.values()) else set()
             out.append([bool((stems[term] and stems[term] <= words) or not forms[term].isdisjoint(acronyms)
                              or _compound_of(term, item_terms)
-                             or (item_terms and self._closest(term, item_terms) >= similar)) for term in terms])
+                             or self._same_meaning(term, item_terms, similar)) for term in terms])
         return out
 
     def missing_names(self, names: Sequence[str], items: Sequence[tuple[str, str]], *,
@@ -293,6 +309,15 @@ class TopicMatcher:
             similarities = matrix @ vectors[term]
             chosen.extend(vocabulary[i] for i in np.argsort(-similarities)[:per_term] if similarities[i] >= similarity)
         return list(dict.fromkeys(chosen))
+
+    def _same_meaning(self, term: str, words: list[str], similarity: float) -> bool:
+        """Whether one of `words` means `term` (single-word vectors at least `similarity` apart), not counting a
+        word that is merely a part of it: "afterwork" is near "work" and "after" in vectors, as a compound is
+        near its parts, yet a talk on "work" is no afterwork ("pitcher" ~ "pitch" still counts: "er" is an
+        ending, not a word)."""
+        folded = fold(term)
+        others = [w for w in words if not _parts_alike(folded, fold(w))]
+        return bool(others) and self._closest(term, others) >= similarity
 
     def _closest(self, term: str, others: list[str]) -> float:
         vectors = self._vectors([term, *others])

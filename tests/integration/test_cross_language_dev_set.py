@@ -59,3 +59,14 @@ def test_a_questions_words_are_said_as_the_pages_of_another_language_say_them(re
     assert {"tarif", "cotisation", "recherche"} <= set(said)
     assert not {"atelier", "salle", "délai"} & set(said), "words of another meaning are left out"
 
+
+
+def test_an_item_does_not_match_a_word_by_a_part_of_it(real_embedder):
+    # "afterwork" sits near "work" and "workshop" in single-word vectors (0.69, 0.66): a compound is near its
+    # parts. A member asking for the next afterwork must not get every workshop; cognates still match.
+    topics = TopicMatcher(real_embedder)
+    found = topics.terms_found(["afterwork", "investisseurs", "pitcher"], [
+        ("Workshop: clinical documentation", "Hands-on work on templates."),
+        ("Investor breakfast", "Pitch to investors."),
+    ], word_similarity=0.65)
+    assert found == [[False, False, False], [False, True, True]]
