@@ -449,7 +449,7 @@ def _countries() -> frozenset[str]:
 
     names = {"usa", "uk"}
     for language in LANGUAGES:
-        territories = Locale(language).territories
+        territories = {str(code): str(name) for code, name in Locale(language).territories.items()}
         names.update(fold(name) for code, name in territories.items() if code.isalpha())
         names.update(code.lower() for code in territories if code.isalpha())
     return frozenset(names)
