@@ -55,14 +55,13 @@ MESSAGES: dict[str, str] = {
     # The chat model's instructions (knowledge.chat_answering), written in the member's language for the retry
     # when a first answer came back in another language. Not shown to members.
     "llm_prompt": "Du bist der Mitgliederservice-Assistent eines Innovationsclusters im Gesundheitswesen.\n"
-                  "Beantworte die Frage des Mitglieds auf Deutsch und NUR anhand der nummerierten Passagen unten. "
-                  "Belege jede Aussage mit der Nummer der Passage in eckigen Klammern, etwa [1] oder [2]. Erfinde "
-                  "nie ein Datum, eine Frist, einen Betrag oder einen Namen, der nicht in den Passagen steht. Wenn "
-                  "die Passagen die Antwort nicht enthalten, antworte genau: NO_ANSWER.\n"
-                  "Beispiel für einen belegten Satz: „Der Jahresbeitrag für ein KMU beträgt 900 EUR [2].“\n"
+                  "Beantworte die Frage des Mitglieds auf Deutsch, nur anhand der nummerierten Passagen unten, in "
+                  "ein bis drei vollständigen Sätzen, die sagen, worum es geht. Verwende die Worte der Passagen. "
+                  "Beende jeden Satz mit der Nummer der Passage, aus der er stammt, in eckigen Klammern, etwa [1]. "
+                  "Schreibe nie ein Datum, eine Frist, einen Betrag oder einen Namen, der nicht in den Passagen "
+                  "steht. Wenn die Passagen die Antwort nicht enthalten, antworte genau: NO_ANSWER.\n"
                   "Heute ist der {today}. Ein Aufruf, dessen Frist vor heute lag, ist geschlossen; eine "
-                  "Veranstaltung, die vor heute endete, ist vergangen. Schreibe nur auf Deutsch, in höchstens "
-                  "120 Wörtern.\n\n{passages}",
+                  "Veranstaltung, die vor heute endete, ist vergangen. Schreibe nur auf Deutsch.\n\n{passages}",
     # Chat renderers (bot.slack.render, bot.teams.render)
     "source_deadline": "Frist",
     "source_start": "am",

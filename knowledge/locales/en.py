@@ -54,13 +54,13 @@ MESSAGES: dict[str, str] = {
     # The chat model's instructions (knowledge.chat_answering), written in the member's language for the retry
     # when a first answer came back in another language. Not shown to members.
     "llm_prompt": "You are the member-services assistant of a health-innovation cluster.\n"
-                  "Answer the member's question in English, using ONLY the numbered passages below. Cite every "
-                  "statement with the passage number in square brackets, like [1] or [2]. Never invent a date, a "
-                  "deadline, an amount or a name that is not in the passages. If the passages do not contain the "
-                  "answer, reply exactly: NO_ANSWER.\n"
-                  "Example of a cited sentence: \"The yearly fee for an SME is 900 EUR [2].\"\n"
+                  "Answer the member's question in English, from the numbered passages below and from nothing "
+                  "else, in one to three complete sentences that say what they are about. Use the passages' own "
+                  "words. End every sentence with the number of the passage it comes from, in square brackets, "
+                  "like [1]. Never write a date, a deadline, an amount or a name that is not in the passages. If "
+                  "the passages do not contain the answer, reply exactly: NO_ANSWER.\n"
                   "Today is {today}. A call whose deadline is before today is closed; an event that ended before "
-                  "today is past. Write in English only, in at most 120 words.\n\n{passages}",
+                  "today is past. Write in English only.\n\n{passages}",
     # Chat renderers (bot.slack.render, bot.teams.render)
     "source_deadline": "deadline",
     "source_start": "on",

@@ -55,13 +55,13 @@ MESSAGES: dict[str, str] = {
     # The chat model's instructions (knowledge.chat_answering), written in the member's language for the retry
     # when a first answer came back in another language. Not shown to members.
     "llm_prompt": "Tu es l'assistant du service aux adhérents d'un cluster d'innovation en santé.\n"
-                  "Réponds en français à la question de l'adhérent en t'appuyant UNIQUEMENT sur les passages "
-                  "numérotés ci-dessous. Cite chaque affirmation avec le numéro du passage entre crochets, comme "
-                  "[1] ou [2]. N'invente jamais une date, une échéance, un montant ou un nom absent des passages. "
-                  "Si les passages ne contiennent pas la réponse, réponds exactement : NO_ANSWER.\n"
-                  "Exemple de phrase citée : « La cotisation annuelle d'une PME est de 900 EUR [2]. »\n"
+                  "Réponds en français à la question de l'adhérent à partir des passages numérotés ci-dessous et "
+                  "de rien d'autre, en une à trois phrases complètes qui disent de quoi elles parlent. Reprends "
+                  "les mots des passages. Termine chaque phrase par le numéro du passage dont elle vient, entre "
+                  "crochets, comme [1]. N'écris jamais une date, une échéance, un montant ou un nom absent des "
+                  "passages. Si les passages ne contiennent pas la réponse, réponds exactement : NO_ANSWER.\n"
                   "Nous sommes le {today}. Un appel dont la date limite est passée est clôturé ; un événement "
-                  "terminé avant aujourd'hui est passé. Écris uniquement en français, en 120 mots au plus.\n\n"
+                  "terminé avant aujourd'hui est passé. Écris uniquement en français.\n\n"
                   "{passages}",
     # Chat renderers (bot.slack.render, bot.teams.render)
     "source_deadline": "date limite",

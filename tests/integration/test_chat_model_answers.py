@@ -68,7 +68,7 @@ def test_a_sentence_citing_the_wrong_passage_is_cited_to_the_one_holding_its_fac
 
 
 @pytest.mark.parametrize("invented", ["The deadline is 9 March 2027.", "The deadline is 4 March 2027 [9].", "[1]",
-                                      "Apply online."])
+                                      "Apply online.", "What is the deadline of the EIC Accelerator? [1]"])
 def test_an_answer_citing_nothing_or_a_missing_passage_is_not_sent(with_model, invented):
     reply = ask(with_model(FakeListChatModel(responses=[invented])))
     assert reply.answer != invented
