@@ -438,6 +438,10 @@ def _window_said(question: Question) -> str:
 
 _POSTCODE = re.compile(r"^(?:[A-Z]{1,2}-)?\d{4,5}\s+")
 _PARENTHESES = re.compile(r"\s*\([^)]*\)")
+_POSTCODE_AFTER = re.compile(r"\s+(?:[A-Z]{1,2}-)?\d{4,5}$")  # "Berlin 10117"
+# Countries named like their capital: "Hôtel Le Royal, Luxembourg" is in Luxembourg (the town), not a venue
+_CITY_STATES = frozenset({"luxembourg", "luxemburg", "monaco", "singapore", "singapour", "singapur", "san marino",
+                          "saint-marin", "djibouti", "kuwait", "koweit"})
 _NOT_A_TOWN = re.compile(r"^(?:(?:[A-Z]{1,2}-)?\d{4,5}(?:-\d{4})?|[A-Z]{2}(?:\s+\d{5}(?:-\d{4})?)?)$")
 
 
@@ -462,9 +466,10 @@ def _town(location: str) -> str:
     whose last useful part is a street ("12 rue de la Paix, 75002") is said whole."""
     plain = _PARENTHESES.sub("", location).strip()
     parts = [part.strip() for part in plain.split(",") if part.strip()]
-    while len(parts) > 1 and (_NOT_A_TOWN.match(parts[-1]) or fold(parts[-1]) in _countries()):
+    while len(parts) > 1 and (_NOT_A_TOWN.match(parts[-1]) or (
+            fold(parts[-1]) in _countries() and fold(parts[-1]) not in _CITY_STATES)):
         parts.pop()
-    town = _POSTCODE.sub("", parts[-1]) if parts else ""
+    town = _POSTCODE_AFTER.sub("", _POSTCODE.sub("", parts[-1])) if parts else ""
     if not town or town[0].isdigit():
         return plain or location
     return town

@@ -204,6 +204,8 @@ class Draft:
         # Nothing is shown before the reply cites a passage: an "I don't know" in words cites nothing.
         if not batch or not self._language_ok or not (self.shown or any(u.cites for u in batch)):
             return ""
+        if not finished and not self.shown and all(without_markers(u.text).rstrip().endswith("?") for u in batch):
+            return ""  # a reply opening on a question shows it with what follows: it may be the member's own
         cut = batch[-1].end
         for n in cited_numbers(self.raw[:cut]):
             self._order.setdefault(n, len(self._order) + 1)

@@ -46,7 +46,8 @@ _BEFORE = re.compile(r"\b(?P<word>" + _alternatives("before") + r")\s+" + _ARTIC
 # "by 29 January" and "jusqu'au 15 avril" include that day; "before" and "avant" do not
 _INCLUSIVE = frozenset({"by", "until", "jusqu au", "jusqu a", "d ici", "au plus tard", "bis", "spatestens"})
 # "until March", "jusqu'à mars", "bis März" take March in; "before March", "by March", "d'ici mars" stop as it begins
-_MONTH_INCLUSIVE = frozenset({"until", "jusqu au", "jusqu a", "au plus tard", "bis", "spatestens"})
+_MONTH_INCLUSIVE = frozenset({"until", "jusqu au", "jusqu a", "jusqu en", "au plus tard", "au plus tard en", "bis",
+                              "spatestens"})
 # ... and "from March", "à partir de mars", "dès mars", "ab März" start with March; "after March", "après mars" after it
 _FROM = frozenset({"from", "a partir de", "a partir d", "a partir", "ab"})
 _AFTER = re.compile(r"\b(?P<word>" + _alternatives("after") + r")\s+" + _ARTICLE

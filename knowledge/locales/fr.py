@@ -148,7 +148,7 @@ TIME_WORDS: dict[str, list[str]] = {
     # Bare "dernier" is left out: "le dernier jour pour candidater" is about the future.
     "past": [r"precedente?s?", r"(?<!\bse )passes?", r"passees?", "l annee derniere", "le mois dernier",
              "la semaine derniere"],
-    "before": ["avant", "d ici", "jusqu au", "jusqu a", "au plus tard"],
+    "before": ["avant", "d ici", "jusqu au", "jusqu a", "jusqu en", "au plus tard en", "au plus tard"],
     "article": ["le", "la"],
     "end_of": ["fin", r"la fin d?e?"],
     "after": ["apres", r"a partir d?e?"],  # and "dès mars", read as "à partir de mars" (folded, "dès" is "des")

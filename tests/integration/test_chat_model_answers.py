@@ -222,6 +222,20 @@ def test_a_streamed_reply_failing_later_is_replaced_by_the_extractive_answer(ser
     assert not reply.answer.startswith(shown[0]) and "could not be checked" in reply.answer
 
 
+def test_a_streamed_reply_opening_on_a_question_shows_it_only_with_its_answer(services, with_model):
+    # The 1.5B model sometimes gives the member's question back: never flashed on screen before it is judged.
+    shown: list[str] = []
+    echoed = "What is the deadline of the EIC Accelerator? [1] It closes on 4 March 2027 [1]."
+    with OpenAIStub(reply=echoed + " Single start-ups and SMEs can apply [1].", chunk_delay=0.01) as stub:
+        reply = ask(with_stub(services, with_model, stub), on_text=shown.append)
+    assert shown == [echoed], "the question is shown with the answer after it, not before"
+    assert reply.answer == echoed + " Single start-ups and SMEs can apply [1]."
+    shown.clear()
+    with OpenAIStub(reply="What is the deadline of the EIC Accelerator? [1]", chunk_delay=0.01) as stub:
+        reply = ask(with_stub(services, with_model, stub), on_text=shown.append)
+    assert shown == [] and "could not be checked" in reply.answer
+
+
 # --- never later than KB_LLM_TIMEOUT ------------------------------------------------------------------------------
 
 def test_a_model_silent_past_the_timeout_gets_the_extractive_answer_on_time(services, with_model):

@@ -70,3 +70,6 @@ def test_an_item_does_not_match_a_word_by_a_part_of_it(real_embedder):
         ("Investor breakfast", "Pitch to investors."),
     ], word_similarity=0.65)
     assert found == [[False, False, False], [False, True, True]]
+    # ... while words much closer than a part's likeness count whatever their letters (German k for c)
+    assert topics.terms_found(["Konferenz", "hôpital"], [("Digital health conference", "At the hospital.")],
+                              word_similarity=0.65) == [[True, True]]

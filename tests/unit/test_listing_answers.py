@@ -189,6 +189,8 @@ def test_a_listings_heading_says_its_window(language, scope, heading):
     ("Kongresshaus, Zürich, Schweiz", "Zürich"),
     ("12 rue de la Paix, 75002", "12 rue de la Paix, 75002"),
     ("France", "France"),
+    ("Hôtel Le Royal, Luxembourg", "Luxembourg"),
+    ("Konferenzzentrum, Berlin 10117, Germany", "Berlin"),
 ])
 def test_a_listing_line_says_the_town_the_full_address_stays_in_the_events_answer(location, town):
     event = _event(1, "Atelier FHIR", 20, location=location)

@@ -126,7 +126,8 @@ def test_before_a_day_ends_the_window_that_day():
 
 @pytest.mark.parametrize("question, end", [
     ("Which events until March?", "2027-04-01"), ("Quels événements jusqu'à mars ?", "2027-04-01"),
-    ("Veranstaltungen bis März?", "2027-04-01"), ("Which calls close before March?", "2027-03-01"),
+    ("Veranstaltungen bis März?", "2027-04-01"), ("Quels événements jusqu'en mars ?", "2027-04-01"),
+    ("Which calls close before March?", "2027-03-01"),
     ("calls closing by March?", "2027-03-01"), ("événements avant mars", "2027-03-01"),
 ])
 def test_until_a_month_takes_that_month_in_before_it_does_not(question, end):
