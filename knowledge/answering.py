@@ -424,7 +424,7 @@ def _window_said(question: Question) -> str:
         said = t["before"].format(date=written_day(scope.end.date(), language))
     elif scope.start is not None and scope.end is not None:
         first, last = scope.start.date(), (scope.end - timedelta(microseconds=1)).date()
-        said = (t["on_day"].format(date=written_day(first, language)) if first == last else
+        said = (t["closing_on" if call else "on_day"].format(date=written_day(first, language)) if first == last else
                 t["closing_between" if call else "between"].format(start=written_day(first, language),
                                                                    end=written_day(last, language)))
     elif scope.end is not None:

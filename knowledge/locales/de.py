@@ -21,6 +21,7 @@ MESSAGES: dict[str, str] = {
     "events_before": "vor dem {date}",
     "from_day": "ab dem {date}",
     "between": "vom {start} bis {end}",
+    "closing_on": "Frist am {date}",
     "closing_from": "Frist ab dem {date}",
     "closing_between": "Frist zwischen dem {start} und dem {end}",
     "on_day": "am {date}",

@@ -21,6 +21,7 @@ MESSAGES: dict[str, str] = {
     "events_before": "before {date}",
     "from_day": "from {date}",
     "between": "from {start} to {end}",
+    "closing_on": "closing on {date}",
     "closing_from": "closing from {date}",
     "closing_between": "closing between {start} and {end}",
     "on_day": "on {date}",

@@ -21,6 +21,7 @@ MESSAGES: dict[str, str] = {
     "events_before": "avant le {date}",
     "from_day": "à partir du {date}",
     "between": "du {start} au {end}",
+    "closing_on": "clôture le {date}",
     "closing_from": "clôture à partir du {date}",
     "closing_between": "clôture entre le {start} et le {end}",
     "on_day": "le {date}",

@@ -170,6 +170,8 @@ def test_a_listing_weighs_the_word_few_items_carry():
      "Funding calls (closing between 1 March 2027 and 31 May 2027):"),
     ("fr", TimeScope(kind="funding_call", start=datetime(2027, 4, 1, tzinfo=PARIS)),
      "Appels à projets (clôture à partir du 1er avril 2027) :"),
+    ("en", TimeScope(kind="funding_call", start=datetime(2027, 3, 4, tzinfo=PARIS),
+                     end=datetime(2027, 3, 5, tzinfo=PARIS)), "Funding calls (closing on 4 March 2027):"),
 ])
 def test_a_listings_heading_says_its_window(language, scope, heading):
     items = [_event(1, "Atelier FHIR", 20)] if scope.kind == "event" else [_call(1, "EIC Accelerator", 20)]
