@@ -45,7 +45,6 @@ from knowledge.answering import (
     status_phrase,
     texts,
 )
-from knowledge.chunking import split_sentences
 from knowledge.grounding import (
     Facts,
     Sentence,
@@ -151,8 +150,7 @@ class Draft:
             return Verdict("abstain", why="the model says the passages do not answer")
         if not without_markers(content).strip(" .,;:-\n"):
             return Verdict("unchecked", why="the reply is only citation markers")
-        if all(sentence.rstrip().endswith("?") for sentence in split_sentences(without_markers(content))
-               if sentence.strip()):
+        if _only_asks(sentences(content, finished=True)):
             # The packaged 1.5B model sometimes gives the member's question back, cited: it states nothing false,
             # and answers nothing.
             return Verdict("unchecked", why="the reply only asks")
@@ -204,7 +202,7 @@ class Draft:
         # Nothing is shown before the reply cites a passage: an "I don't know" in words cites nothing.
         if not batch or not self._language_ok or not (self.shown or any(u.cites for u in batch)):
             return ""
-        if not finished and not self.shown and all(without_markers(u.text).rstrip().endswith("?") for u in batch):
+        if not finished and not self.shown and _only_asks(batch):
             return ""  # a reply opening on a question shows it with what follows: it may be the member's own
         cut = batch[-1].end
         for n in cited_numbers(self.raw[:cut]):
@@ -263,6 +261,11 @@ class Draft:
 
 class Late(Exception):  # noqa: N818 - the budget, not an error
     """The chat model's budget ran out before its reply was complete."""
+
+
+def _only_asks(units: Sequence[Sentence]) -> bool:
+    """Whether every sentence is a question ("What is the deadline of the EIC Accelerator? [1]")."""
+    return all(unit.text.rstrip().endswith("?") for unit in units)
 
 
 def read_before(model: Any, messages: list[Any], deadline: float) -> Generator[str, None, None]:

@@ -46,8 +46,7 @@ _BEFORE = re.compile(r"\b(?P<word>" + _alternatives("before") + r")\s+" + _ARTIC
 # "by 29 January" and "jusqu'au 15 avril" include that day; "before" and "avant" do not
 _INCLUSIVE = frozenset({"by", "until", "jusqu au", "jusqu a", "d ici", "au plus tard", "bis", "spatestens"})
 # "until March", "jusqu'à mars", "bis März" take March in; "before March", "by March", "d'ici mars" stop as it begins
-_MONTH_INCLUSIVE = frozenset({"until", "jusqu au", "jusqu a", "jusqu en", "au plus tard", "au plus tard en", "bis",
-                              "spatestens"})
+_MONTH_INCLUSIVE = (_INCLUSIVE - {"by", "d ici"}) | {"jusqu en", "au plus tard en"}
 # ... and "from March", "à partir de mars", "dès mars", "ab März" start with March; "after March", "après mars" after it
 _FROM = frozenset({"from", "a partir de", "a partir d", "a partir", "ab"})
 _AFTER = re.compile(r"\b(?P<word>" + _alternatives("after") + r")\s+" + _ARTICLE
@@ -266,10 +265,10 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
         before = after = None
     if before:
         end = _resolve_month(_MONTHS[before.group("month")], before.group("year"), now)
-        if before.group("end_of") or (before.group("word") in _MONTH_INCLUSIVE
-                                       and not (before.group("day") or before.group("day_after"))):
+        number = before.group("day") or before.group("day_after")
+        if before.group("end_of") or (not number and before.group("word") in _MONTH_INCLUSIVE):
             end = _next_month(end)
-        elif number := before.group("day") or before.group("day_after"):  # "before 20 March": up to that day
+        elif number:  # "before 20 March": up to that day
             end = _day_of(end, int(number), before.group("year"), today)
             if before.group("word") in _INCLUSIVE:  # "by 29 January": that day too
                 end += timedelta(days=1)

@@ -330,10 +330,6 @@ class TopicMatcher:
                 return True
         return False
 
-    def _closest(self, term: str, others: list[str]) -> float:
-        vectors = self._vectors([term, *others])
-        return max(float(np.dot(vectors[term], vectors[other])) for other in others)
-
     def _vectors(self, words: list[str]) -> dict[str, np.ndarray]:
         """The words' vectors, cached; read from a local copy, as another thread may clear the cache meanwhile."""
         found = {w: v for w in dict.fromkeys(words) if (v := self._words.get(w)) is not None}
