@@ -39,18 +39,25 @@ _OPEN = _words("open")
 _PAST = _words("past")
 # "before March", "before 20 March", "avant le 20 mars", "before March 20th"
 _DAY_NUMBER = r"0?[1-9]|[12]\d|3[01]"
+# "mid-March", "mi-mars", "Mitte März": the 15th; "jusqu'au mois de mars": March
+_MID = r"(?:(?P<mid>mid-?|mi-|mi\s|mitte)\s*)?"
+_MONTH_OF = r"(?:mois\s+d(?:e\s+|\s+))?"
 _BEFORE = re.compile(r"\b(?P<word>" + _alternatives("before") + r")\s+" + _ARTICLE
                      + r"(?P<end_of>(?:" + _alternatives("end_of") + r")\s+)?"
-                     + r"(?:(?P<day>" + _DAY_NUMBER + r")(?:st|nd|rd|th|er|\.)?\s+(?:of\s+)?)?" + _MONTH
+                     + r"(?:(?P<day>" + _DAY_NUMBER + r")(?:st|nd|rd|th|er|\.)?\s+(?:of\s+)?)?" + _MID + _MONTH_OF
+                     + _MONTH
                      + r"(?:\s+(?P<day_after>" + _DAY_NUMBER + r")(?:st|nd|rd|th)?\b)?" + _YEAR)
 # "by 29 January" and "jusqu'au 15 avril" include that day; "before" and "avant" do not
-_INCLUSIVE = frozenset({"by", "until", "jusqu au", "jusqu a", "d ici", "au plus tard", "bis", "spatestens"})
-# "until March", "jusqu'à mars", "bis März" take March in; "before March", "by March", "d'ici mars" stop as it begins
+_INCLUSIVE = frozenset({"by", "until", "through", "thru", "till", "til", "up to", "up until", "no later than",
+                        "jusqu au", "jusqu a", "d ici", "au plus tard", "bis", "bis zum", "spatestens"})
+# "until March", "through March", "jusqu'à mars", "bis März" take March in; "before March", "by March", "d'ici
+# mars" stop as it begins
 _MONTH_INCLUSIVE = (_INCLUSIVE - {"by", "d ici"}) | {"jusqu en", "au plus tard en"}
 # ... and "from March", "à partir de mars", "dès mars", "ab März" start with March; "after March", "après mars" after it
 _FROM = frozenset({"from", "a partir de", "a partir d", "a partir", "ab"})
 _AFTER = re.compile(r"\b(?P<word>" + _alternatives("after") + r")\s+" + _ARTICLE
-                    + r"(?:(?P<day>" + _DAY_NUMBER + r")(?:st|nd|rd|th|er|\.)?\s+(?:of\s+)?)?" + _MONTH
+                    + r"(?:(?P<day>" + _DAY_NUMBER + r")(?:st|nd|rd|th|er|\.)?\s+(?:of\s+)?)?" + _MID + _MONTH_OF
+                    + _MONTH
                     + r"(?:\s+(?P<day_after>" + _DAY_NUMBER + r")(?:st|nd|rd|th)?\b)?" + _YEAR)
 # "from 1 to 15 April", "du 4 au 8 mars", "vom 4. bis 8. März", "between 4 and 8 March"
 _RANGE = re.compile(r"\b(?:from|between|du|entre le|entre|vom|zwischen dem|zwischen)\s+(?:the\s+)?"
@@ -265,8 +272,10 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
         before = after = None
     if before:
         end = _resolve_month(_MONTHS[before.group("month")], before.group("year"), now)
-        number = before.group("day") or before.group("day_after")
-        if before.group("end_of") or (not number and before.group("word") in _MONTH_INCLUSIVE):
+        number = before.group("day") or before.group("day_after") or ("15" if before.group("mid") else None)
+        if before.group("end_of") or (not number and (before.group("word") in _MONTH_INCLUSIVE
+                                                         or (end <= today and not before.group("year")))):
+            # "until March" takes March in; so does "by March" asked in March: the month under way, to its end
             end = _next_month(end)
         elif number:  # "before 20 March": up to that day
             end = _day_of(end, int(number), before.group("year"), today)
@@ -275,7 +284,8 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
         upcoming = True
     if after:
         start = _resolve_month(_MONTHS[after.group("month")], after.group("year"), now)
-        if number := after.group("day") or after.group("day_after"):  # "after 4 March", "à partir du 15 avril"
+        if number := after.group("day") or after.group("day_after") or ("15" if after.group("mid") else None):
+            # "after 4 March", "à partir du 15 avril", "after mid-March"
             start = _day_of(start, int(number), after.group("year"), today)
         elif after.group("word") not in _FROM:
             start = _next_month(start)

@@ -148,7 +148,7 @@ TIME_WORDS: dict[str, list[str]] = {
     "open": [r"offen(?:e[nrs]?)?", "noch offen", r"laufende[nrs]?"],
     "past": [r"vergangene[nrs]?", r"fruhere[nrs]?", "letzte woche", "letzten monat", "letztes jahr",
              "letzten jahr"],
-    "before": ["vor", "bis", "spatestens"],
+    "before": ["vor", "bis zum", "bis", "spatestens"],
     "article": ["dem", "zum"],
     "end_of": ["ende"],
     "after": ["nach", "ab"],

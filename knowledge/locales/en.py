@@ -142,7 +142,8 @@ TIME_WORDS: dict[str, list[str]] = {
     "open": ["open", "still open", "currently open", "active"],
     # Bare "last" is left out: "the last day to apply" is about the future.
     "past": ["past", "previous", "ago", "last year", "last month", "last week"],
-    "before": ["before", "until", "by"],
+    "before": ["before", "until", "by", "through", "thru", "till", "til", "up to", "up until", "no later than",
+               "prior to"],
     "article": ["the"],
     "end_of": ["end of", "the end of"],
     "after": ["after", "from"],

@@ -134,6 +134,32 @@ def test_until_a_month_takes_that_month_in_before_it_does_not(question, end):
     assert day(parse_time_scope(question, NOW).end) == end
 
 
+@pytest.mark.parametrize("question, end", [
+    ("Which calls close through March?", "2027-04-01"), ("events till March", "2027-04-01"),
+    ("calls open up to March?", "2027-04-01"), ("appels jusqu'au mois de mars", "2027-04-01"),
+    ("calls closing no later than 20 March", "2027-03-21"), ("Förderaufrufe bis zum 20. März", "2027-03-21"),
+    ("appels avant mi-mars", "2027-03-15"), ("appels d'ici mi-mars", "2027-03-16"),
+    ("calls closing by mid-March", "2027-03-16"), ("Förderaufrufe bis Mitte März", "2027-03-16"),
+    ("calls prior to March", "2027-03-01"),
+])
+def test_every_way_of_saying_until_sets_the_window(question, end):
+    scope = parse_time_scope(question, NOW)
+    assert (day(scope.end), scope.upcoming_only) == (end, True)
+
+
+@pytest.mark.parametrize("question", ["calls closing by March?", "Which calls close before March?",
+                                      "appels d'ici mars"])
+def test_by_this_month_asked_in_it_means_its_end_not_a_window_already_over(question):
+    asked_in_march = datetime(2027, 3, 10, 9, 0, tzinfo=PARIS)
+    assert day(parse_time_scope(question, asked_in_march).end) == "2027-04-01"
+    assert day(parse_time_scope("calls closing before March 2027?", datetime(2027, 5, 2, tzinfo=PARIS)).end) \
+        == "2027-03-01"  # a year said is the member's: not moved
+
+
+def test_after_mid_month_starts_on_the_15th():
+    assert day(parse_time_scope("events after mid-March", NOW).start) == "2027-03-15"
+
+
 def test_where_it_happens_is_not_the_past():
     scope = parse_time_scope("Où se passe la soirée télémédecine ?", NOW)
     assert (scope.kind, scope.past_only) == ("event", False)
