@@ -23,7 +23,7 @@ from knowledge.locales import LANGUAGES, messages, written_date, written_day
 from knowledge.models import is_cancelled
 from knowledge.ranking import Hit, Ranking
 from knowledge.text import fold, keywords
-from knowledge.time_scope import TimeScope, kinds_named
+from knowledge.time_scope import TimeScope, asks_date, kinds_named, says_when
 from knowledge.topic_match import TopicMatcher, question_terms
 
 logger = logging.getLogger(__name__)
@@ -347,6 +347,7 @@ class ExtractiveAnswerer(Answerer):
         """The answer text: the frame, each quoted call's deadline or event's date (closed and past ones said so),
         the quoted sentences with their [n]."""
         t = texts(question.language)
+        when = asks_date(question.text)
         numbers: dict[int, int] = {}
         sources: list[SourceRef] = []
         lines: list[str] = []
@@ -361,10 +362,16 @@ class ExtractiveAnswerer(Answerer):
                     places[numbers[index]] = str(hit.metadata["location"])
             ref = sources[numbers[index] - 1]  # its status line below gives a call's deadline, an event's start
             given = {"topics"}  # what it is about: for search and matching, not worth a line of the answer
-            if status_phrase(ref, question.language):
+            dated = bool(status_phrase(ref, question.language))
+            if dated:
                 given |= {"deadline"} if ref.kind == "funding_call" else {"start", "status"} | (
                     {"location"} if ref.n in places else set())
             fact = _fact_line(sentence, question.language, given=given)
+            if fact is None and when and dated and ref.status != "cancelled" \
+                    and not (says_when(sentence) or _LINK.search(sentence)):
+                # "When is the Demo Day?": its date line answers, with the sentences that give a day or a time;
+                # what it is about is on its page (a cancelled one's sentences all stay: why, what next)
+                continue
             if fact != "":
                 lines.append(f"{fact or sentence} [{numbers[index]}]")
         body = [t["frame"]]
@@ -492,6 +499,7 @@ def _about_the_question(hit: Hit) -> bool:
 
 
 _DATE_FACTS = frozenset({"opens", "deadline", "start", "end"})
+_LINK = re.compile(r"https?://")
 _FACT_LINE = re.compile(r"^([^:]{2,30}):\s+(.+)$")
 
 

@@ -37,6 +37,7 @@ _CALL_NOUNS = _words("call_noun")
 _UPCOMING = _words("upcoming")
 _OPEN = _words("open")
 _PAST = _words("past")
+_WHEN = _words("when")
 # "before March", "before 20 March", "avant le 20 mars", "before March 20th"
 _DAY_NUMBER = r"0?[1-9]|[12]\d|3[01]"
 # "mid-March", "mi-mars", "Mitte März": the 15th; "jusqu'au mois de mars": March
@@ -228,6 +229,32 @@ def says_next_or_past(question: str) -> bool:
     by a window that happens to hold today."""
     text = _NEXT_STEPS.sub(" ", _plain(question))
     return bool(_UPCOMING.search(text) or _PAST.search(text))
+
+
+def asks_date(question: str) -> bool:
+    """Whether a question asks for a date or a time ("When is the Demo Day?", "C'est quand ?", "Wann ist ...").
+
+    >>> asks_date("C'est quand le Demo Day ?"), asks_date("Is the Demo Day free?")
+    (True, False)
+    """
+    return bool(_WHEN.search(_plain(question)))
+
+
+_CLOCK_TIME = re.compile(r"\b(?:[01]?\d|2[0-3])(?::|h|\.)[0-5]\d\b|\b\d{1,2}\s?(?:am|pm|uhr)\b")
+
+
+def says_when(sentence: str) -> bool:
+    """Whether a sentence gives a day, a month, a weekday or a time ("Doors open at 18:30", "until 1 March",
+    "jeudi"); "May" or "mar" only next to a number.
+
+    >>> says_when("Companies can book a table until 1 March."), says_when("About 25 companies recruit.")
+    (True, False)
+    """
+    text = _plain(sentence)
+    if _CLOCK_TIME.search(text) or re.search(r"\b(?:" + "|".join(_WEEKDAYS) + r")\b", text):
+        return True
+    return any(_MONTHS.get(word) and (word not in _AMBIGUOUS_MONTHS or re.search(
+        r"\d\s+" + word + r"\b|\b" + word + r"\s+\d", text)) for word in re.findall(r"[a-z]+", text))
 
 
 def item_noun(question: str) -> str | None:

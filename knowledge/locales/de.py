@@ -143,6 +143,7 @@ TIME_WORDS: dict[str, list[str]] = {
     "call": [r"forderaufrufe?", r"aufrufe?", r"ausschreibung(?:en)?", r"forderprogramme?", r"forderung(?:en)?",
              r"fristen", "frist", r"bewerbungsfrist(?:en)?", r"einreichungsfrist(?:en)?"],
     "call_noun": [r"forderaufrufe?", r"aufrufe?", r"ausschreibung(?:en)?"],
+    "when": ["wann", "um wie viel uhr", "welches datum", "welchem tag", "welchen tag", "ab wann", "bis wann"],
     "upcoming": [r"nachste[nrs]?", r"kommende[nrs]?", r"bevorstehende[nrs]?", "demnachst", r"geplante[nrs]?",
                  r"zukunftige[nrs]?"],
     "open": [r"offen(?:e[nrs]?)?", "noch offen", r"laufende[nrs]?"],

@@ -139,6 +139,8 @@ TIME_WORDS: dict[str, list[str]] = {
     "call": [r"calls?", "funding", r"grants?", r"deadlines?", r"closes?", "closing", r"tenders?"],
     "call_noun": [r"calls?"],
     "upcoming": ["upcoming", "next", "coming", "future", "soon", "planned"],
+    # The question asks for a date or a time ("When is the Demo Day?"): its status line answers.
+    "when": ["when", "what time", "what date", "which date", "what day", "which day", "how late", "how early"],
     "open": ["open", "still open", "currently open", "active"],
     # Bare "last" is left out: "the last day to apply" is about the future.
     "past": ["past", "previous", "ago", "last year", "last month", "last week"],

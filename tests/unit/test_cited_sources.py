@@ -164,3 +164,20 @@ def test_an_events_topics_and_status_lines_are_not_quoted_again():
     assert answer.text.splitlines()[1] == "Meetup: wearables: cancelled (it was planned on 11 March 2027, 18:30) [1]"
     assert "Topics:" not in answer.text and "Status:" not in answer.text
     assert "Cancelled: the speaker is unavailable." in answer.text
+
+
+def test_a_when_question_about_an_event_gets_its_date_and_the_sentences_that_say_when_not_its_blurb():
+    demo = Hit("kb/events.ics:3", "Start: 2027-05-27 14:00 (UTC+02:00)\nLocation: Pavillon 3, Lyon\n"
+               "The ten startups of this year's programme pitch to investors. Networking cocktail from 18:00. "
+               "Free for members, registration required.",
+               {"title": "Demo Day", "url": "https://kb.test/demo", "path": "events.ics", "location": "Pavillon 3, Lyon",
+                "source_id": "kb/events.ics", "kind": "event", "language": "en", "start": "2027-05-27 14:00 (UTC+02:00)",
+                "start_ts": int(datetime(2027, 5, 27, 14, tzinfo=PARIS).timestamp()),
+                "end_ts": int(datetime(2027, 5, 27, 19, tzinfo=PARIS).timestamp())}, dense=0.6)
+    answerer = ExtractiveAnswerer(HashingEmbedder(), max_sentences=6)
+    when = answerer.answer(Question(text="C'est quand le Demo Day ?", language="fr", now=NOW), [demo])
+    assert when.text.splitlines()[1] == "Demo Day: le 27 mai 2027 à 14:00, Pavillon 3, Lyon [1]"
+    assert "Networking cocktail from 18:00. [1]" in when.text
+    assert "pitch to investors" not in when.text and "Free for members" not in when.text
+    other = answerer.answer(Question(text="Is the Demo Day free for members?", language="en", now=NOW), [demo])
+    assert "Free for members, registration required. [1]" in other.text, "other questions still get the text"
