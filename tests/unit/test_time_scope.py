@@ -257,3 +257,24 @@ def test_weekdays_weekends_and_ordinals_are_not_topics():
     assert topical_words(keywords("Any event on Tuesday?")) == set()
     assert topical_words(keywords("Events on March 20th this weekend?")) == set()
     assert topical_words(keywords("Que se passe-t-il le week-end du 20 mars ?")) <= {"passe-t-il", "passe"}
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Quels événements à Genève ?", "event"), ("which events are about cybersecurity?", "event"),
+    ("Welche Veranstaltungen gibt es in Genf?", "event"), ("Any workshops on AI?", "event"),
+    ("Which calls fund AI projects?", "funding_call"),
+])
+def test_which_items_of_a_kind_lists_the_ones_ahead(question, kind):
+    scope = parse_time_scope(question, NOW)
+    assert (scope.kind, scope.upcoming_only, scope.past_only) == (kind, True, False)
+
+
+@pytest.mark.parametrize("question", ["Le webinaire EHDS c'est en quelle langue ?", "Which event is the Demo Day?",
+                                      "any event on hearing aids?", "Which events are open to non-members?"])
+def test_one_item_or_who_may_come_is_no_listing(question):
+    assert parse_time_scope(question, NOW).upcoming_only is False
+
+
+def test_which_items_took_place_are_the_past_ones():
+    scope = parse_time_scope("What events took place in Lyon last year?", NOW)
+    assert (scope.upcoming_only, scope.past_only) == (False, True)
