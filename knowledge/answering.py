@@ -23,7 +23,7 @@ from knowledge.locales import LANGUAGES, messages, written_date, written_day
 from knowledge.models import is_cancelled
 from knowledge.ranking import Hit, Ranking
 from knowledge.text import fold, keywords
-from knowledge.time_scope import TimeScope, asks_date, kinds_named, says_when
+from knowledge.time_scope import TimeScope, asks_date, asks_price, kinds_named, says_amount, says_when
 from knowledge.topic_match import TopicMatcher, question_terms
 
 logger = logging.getLogger(__name__)
@@ -348,6 +348,8 @@ class ExtractiveAnswerer(Answerer):
         the quoted sentences with their [n]."""
         t = texts(question.language)
         when = asks_date(question.text)
+        # "How much is it?": the sentences of an event or call that give a price, when some do
+        priced = {units[i][0] for i in chosen if says_amount(units[i][3])} if asks_price(question.text) else set()
         numbers: dict[int, int] = {}
         sources: list[SourceRef] = []
         lines: list[str] = []
@@ -367,10 +369,12 @@ class ExtractiveAnswerer(Answerer):
                 given |= {"deadline"} if ref.kind == "funding_call" else {"start", "status"} | (
                     {"location"} if ref.n in places else set())
             fact = _fact_line(sentence, question.language, given=given)
-            if fact is None and when and dated and ref.status != "cancelled" \
-                    and not (says_when(sentence) or _LINK.search(sentence)):
+            if fact is None and dated and ref.status != "cancelled" and (
+                    (when and not (says_when(sentence) or _LINK.search(sentence)))
+                    or (index in priced and not (says_amount(sentence) or _LINK.search(sentence)))):
                 # "When is the Demo Day?": its date line answers, with the sentences that give a day or a time;
-                # what it is about is on its page (a cancelled one's sentences all stay: why, what next)
+                # "How much is it?": the ones that give a price. What it is about is on its page (a cancelled
+                # one's sentences all stay: why, what next).
                 continue
             if fact != "":
                 lines.append(f"{fact or sentence} [{numbers[index]}]")

@@ -38,6 +38,8 @@ _UPCOMING = _words("upcoming")
 _OPEN = _words("open")
 _PAST = _words("past")
 _WHEN = _words("when")
+_PRICE = _words("price")
+_AMOUNT = re.compile(r"[€$£]|\d\s*%|\b(?:" + _alternatives("amount") + r")\b")
 # "before March", "before 20 March", "avant le 20 mars", "before March 20th"
 _DAY_NUMBER = r"0?[1-9]|[12]\d|3[01]"
 # "mid-March", "mi-mars", "Mitte März": the 15th; "jusqu'au mois de mars": March
@@ -247,6 +249,26 @@ def asks_date(question: str) -> bool:
     (True, False)
     """
     return bool(_WHEN.search(_plain(question)))
+
+
+def asks_price(question: str) -> bool:
+    """Whether a question asks what something costs ("How much is the workshop?", "C'est payant ?", "Was kostet
+    ...?").
+
+    >>> asks_price("Le hackathon, c'est payant ?"), asks_price("When is the hackathon?")
+    (True, False)
+    """
+    return bool(_PRICE.search(_plain(question)))
+
+
+def says_amount(sentence: str) -> bool:
+    """Whether a sentence gives a price: a currency sign or name, a percentage, a word for free.
+
+    >>> says_amount("In English, 60 EUR for members."), says_amount("Gratuit pour les adhérents."), says_amount(
+    ...     "Teams of 3 to 6.")
+    (True, True, False)
+    """
+    return bool(_AMOUNT.search(_plain(sentence)))
 
 
 _CLOCK_TIME = re.compile(r"\b(?:[01]?\d|2[0-3])(?::|h|\.)[0-5]\d\b|\b\d{1,2}\s?(?:am|pm|uhr)\b")

@@ -141,6 +141,10 @@ TIME_WORDS: dict[str, list[str]] = {
     "upcoming": ["upcoming", "next", "coming", "future", "soon", "planned"],
     # The question asks for a date or a time ("When is the Demo Day?"): its status line answers.
     "when": ["when", "what time", "what date", "which date", "what day", "which day", "how late", "how early"],
+    # ... or for a price ("How much is the workshop?", "Is it free?"): the sentences giving one answer.
+    "price": ["how much", r"prices?", r"costs?", r"fees?", "free", "pay", "paid", "charge", "charged"],
+    # What a sentence says a price with: a currency beside a number, or a word for free.
+    "amount": [r"eur", "euros?", "chf", "usd", "gbp", "free", "no charge", "at no cost", "complimentary"],
     "open": ["open", "still open", "currently open", "active"],
     # Bare "last" is left out: "the last day to apply" is about the future.
     "past": ["past", "previous", "ago", "last year", "last month", "last week"],

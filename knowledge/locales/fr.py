@@ -146,6 +146,8 @@ TIME_WORDS: dict[str, list[str]] = {
     "call_noun": [r"appels?", "aap"],
     "upcoming": [r"prochains?", r"prochaines?", "a venir", "bientot", r"futurs?", r"prevus?"],
     "when": ["quand", r"quelles? dates?", "quelle heure", "quel jour", "quels jours"],
+    "price": [r"combien(?! d)", "prix", r"tarifs?", r"couts?", r"payante?s?", r"gratuite?s?", "payer", "frais"],
+    "amount": ["eur", "euros?", "chf", r"gratuite?s?", r"offerte?s?", "sans frais", "ht", "ttc"],
     "open": [r"ouverts?", r"ouvertes?", "en cours", r"encore ouverts?"],
     # Bare "dernier" is left out: "le dernier jour pour candidater" is about the future.
     "past": [r"precedente?s?", r"(?<!\bse )passes?", r"passees?", "l annee derniere", "le mois dernier",

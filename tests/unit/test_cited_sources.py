@@ -181,3 +181,21 @@ def test_a_when_question_about_an_event_gets_its_date_and_the_sentences_that_say
     assert "pitch to investors" not in when.text and "Free for members" not in when.text
     other = answerer.answer(Question(text="Is the Demo Day free for members?", language="en", now=NOW), [demo])
     assert "Free for members, registration required. [1]" in other.text, "other questions still get the text"
+
+
+def test_a_price_question_about_an_event_gets_the_sentences_that_give_a_price():
+    hackathon = Hit("kb/events.ics:4", "Start: 2027-03-20 09:00 (UTC+01:00)\n"
+                    "A 48-hour hackathon on open registries. Teams of 3 to 6; developers and clinicians welcome. "
+                    "Free, meals included.",
+                    {"title": "Hackathon: rare diseases", "url": "https://kb.test/hack", "path": "events.ics",
+                     "source_id": "kb/events.ics", "kind": "event", "language": "en",
+                     "start": "2027-03-20 09:00 (UTC+01:00)",
+                     "start_ts": int(datetime(2027, 3, 20, 9, tzinfo=PARIS).timestamp()),
+                     "end_ts": int(datetime(2027, 3, 21, 18, tzinfo=PARIS).timestamp())}, dense=0.6)
+    answerer = ExtractiveAnswerer(HashingEmbedder(), max_sentences=6)
+    price = answerer.answer(Question(text="Le hackathon, c'est payant ?", language="fr", now=NOW), [hackathon])
+    assert "Free, meals included. [1]" in price.text
+    assert "Teams of 3 to 6" not in price.text and "48-hour" not in price.text
+    seats = answerer.answer(Question(text="Combien de personnes par équipe au hackathon ?", language="fr", now=NOW),
+                            [hackathon])
+    assert "Teams of 3 to 6; developers and clinicians welcome. [1]" in seats.text, "how many is not how much"
