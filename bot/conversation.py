@@ -7,19 +7,22 @@ the `Reply`.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 
 from knowledge.answering import Answer, Answerer, Question, SourceRef, abstain, items_about, records_of, texts
 from knowledge.chat_answering import StreamingAnswerer, TextSink
 from knowledge.filters import Filters
 from knowledge.language import detect_language
+from knowledge.locales import catalogs
 from knowledge.ranking import Hit, Ranking
 from knowledge.retrieval import Retriever
 from knowledge.store import StoreError, StoreUnavailable
-from knowledge.text import keywords
+from knowledge.text import fold, keywords
 from knowledge.time_scope import TimeScope, item_noun, parse_time_scope, says_next_or_past
 from knowledge.topic_match import TopicMatcher, question_names, question_terms
 
@@ -27,7 +30,38 @@ _DATED_KINDS = frozenset({"event", "funding_call"})
 
 logger = logging.getLogger(__name__)
 
-_FOLLOW_UP_MAX_KEYWORDS = 4  # "and the deadline?", "et c'est où ?": too short to stand alone
+_FOLLOW_UP_MAX_KEYWORDS = 4  # "and the deadline?", "et c'est où ?": short enough to be a follow-up ...
+
+
+@lru_cache(maxsize=1)
+def _follow_up_words() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """How a question opens like a follow-up, and the words that point back, in every language (locales)."""
+    words = {key: [w for module in catalogs().values() for w in getattr(module, "FOLLOW_UP_WORDS", {}).get(key, [])]
+             for key in ("opens", "refers")}
+    return (re.compile(r"^(?:" + "|".join(sorted(words["opens"], key=len, reverse=True)) + r")\b"),
+            re.compile(r"\b(?:" + "|".join(words["refers"]) + r")\b"))
+
+
+def is_follow_up(text: str) -> bool:
+    """Whether a short question in a thread is read with the one before it: it opens like a follow-up ("and
+    the deadline?", "Und die Frist?"), says nothing of its own (one keyword or no topic word: "Where?",
+    "C'est payant ?") or points back at it with at most two topic words ("Is it free for members?"). "Which
+    events are about regulation?" or "How do I apply for the accreditation programme?" stand alone, however
+    short: read with the question before, they were answered about that one.
+
+    >>> is_follow_up("and the deadline?"), is_follow_up("Is it free for members?"), is_follow_up(
+    ...     "Which events are about regulation?")
+    (True, True, False)
+    """
+    found = keywords(text)
+    if len(found) > _FOLLOW_UP_MAX_KEYWORDS:
+        return False
+    plain = re.sub(r"[’']", " ", fold(text)).strip()
+    opens, refers = _follow_up_words()
+    terms = question_terms(text, hyphen_parts=True)
+    acronyms = [term for term in terms if term.isupper()]  # "AI": too short to be a keyword, still a topic
+    return bool(opens.search(plain) or len(found) + len(acronyms) <= 1 or not terms
+                or (refers.search(plain) and len(terms) <= 2))
 
 
 @dataclass(frozen=True)
@@ -260,9 +294,9 @@ class Concierge:
 
     @staticmethod
     def _standalone_query(text: str, history: Sequence[Turn]) -> str:
-        """A short follow-up ("and the deadline?") is read together with the member's previous question."""
+        """A follow-up ("and the deadline?", `is_follow_up`) is read together with the member's previous question."""
         previous = [t.text for t in history if t.role == "user" and t.text.strip()]
-        if previous and len(keywords(text)) <= _FOLLOW_UP_MAX_KEYWORDS:
+        if previous and is_follow_up(text):
             return f"{previous[-1]} {text}"
         return text
 

@@ -205,6 +205,11 @@ NUMBER_WORDS: dict[str, int] = {
     "hundert": 100,
 }
 # Day names (`knowledge.grounding`): never a proper name to check.
+FOLLOW_UP_WORDS: dict[str, list[str]] = {
+    "opens": ["und", "was ist mit", "wie ist es mit", "auch", "dann", "ok und", "also"],
+    "refers": ["dort", "dorthin", "dafur", "dazu", "davon", "dahin"],  # not "es": "Gibt es ...?" stands alone
+}
+
 WEEKDAYS = "montag dienstag mittwoch donnerstag freitag samstag sonntag"
 
 # Acronyms that differ from one language to the next, by what they stand for, keyed as in `en.ACRONYMS`.

@@ -194,6 +194,13 @@ NUMBER_WORDS: dict[str, int] = {
     "eleven": 11, "twelve": 12, "twenty": 20, "thirty": 30, "fifty": 50, "hundred": 100,
 }
 # Day names: capitalised in English, never a proper name to check (`knowledge.grounding`).
+# A question read with the one before it in a thread: one that opens like a follow-up ("and the deadline?",
+# "what about Lyon?") or points back at what was asked ("Is it free?"); folded, apostrophes as spaces.
+FOLLOW_UP_WORDS: dict[str, list[str]] = {
+    "opens": ["and", "what about", "how about", "also", "same for", "then", "ok and", "so"],
+    "refers": ["it", "its", "this one", "that one", "them", "they", "those"],  # not "there": "Are there any ...?"
+}
+
 WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday"
 
 # Acronyms that differ from one language to the next, by what they stand for (`knowledge.locales.acronym_forms`:

@@ -196,6 +196,11 @@ NUMBER_WORDS: dict[str, int] = {
     "dix": 10, "onze": 11, "douze": 12, "vingt": 20, "trente": 30, "cinquante": 50, "cent": 100,
 }
 # Day names (`knowledge.grounding`): never a proper name to check.
+FOLLOW_UP_WORDS: dict[str, list[str]] = {
+    "opens": ["et", "et pour", "et si", "aussi", "pareil pour", "sinon", "alors", "ok et", "du coup"],
+    "refers": ["ca", "cela", "celui ci", "celle ci", "celui la", "celle la", "ceux ci", "y aller", "la bas"],
+}
+
 WEEKDAYS = "lundi mardi mercredi jeudi vendredi samedi dimanche"
 
 # Acronyms that differ from one language to the next, by what they stand for, keyed as in `en.ACRONYMS`.

@@ -103,6 +103,15 @@ def test_a_follow_up_uses_the_earlier_question(services):
     assert says_eic_deadline(reply.answer)
 
 
+@pytest.mark.parametrize("question", ["How do I apply for the accreditation programme?",
+                                      "Comment candidater au programme d'accréditation ?"])
+def test_a_question_that_stands_alone_in_a_thread_is_not_read_with_the_one_before(services, question):
+    history = [Turn("user", "Tell me about the EIC Accelerator"), Turn("assistant", "...")]
+    reply = ask(services, question, history=history)
+    assert "EIC Accelerator" not in [s.title for s in reply.sources]
+    assert ask(services, question).answer == reply.answer, "the same answer as in a thread of its own"
+
+
 def test_procedures_are_quoted_in_order(services):
     reply = ask(services, "How do I apply for the accreditation programme?")
     answer = reply.answer
