@@ -294,11 +294,15 @@ class Concierge:
 
     @staticmethod
     def _standalone_query(text: str, history: Sequence[Turn]) -> str:
-        """A follow-up ("and the deadline?", `is_follow_up`) is read together with the member's previous question."""
+        """A follow-up ("and the deadline?", `is_follow_up`) is read with the member's last question that stood
+        alone."""
         previous = [t.text for t in history if t.role == "user" and t.text.strip()]
-        if previous and is_follow_up(text):
-            return f"{previous[-1]} {text}"
-        return text
+        if not previous or not is_follow_up(text):
+            return text
+        # "Tell me about the EIC Accelerator" / "and the deadline?" / "Is it open to startups?": the last one is
+        # about the EIC Accelerator, not about "the deadline"
+        subject = next((earlier for earlier in reversed(previous) if not is_follow_up(earlier)), previous[-1])
+        return f"{subject} {text}"
 
 
 __all__ = ["Concierge", "Incoming", "Reply", "Turn"]

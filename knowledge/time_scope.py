@@ -110,8 +110,8 @@ _MONTH_DAY = re.compile(r"\b" + _MONTH + r"\s+" + _DAY + r"\b(?:,?\s+(?P<year>20
 # "next Tuesday", "on Tuesday", "mardi prochain", "nächsten Dienstag"
 _WEEKDAY_NAMED = re.compile(r"\b(?:(?P<word>" + _alternatives("next_weekday") + r")\s+)?" + _WEEKDAY
                             + r"(?P<after>\s+(?:" + _alternatives("upcoming") + r"))?\b")
-# "open to the public", "ouvert aux non-adhérents", "offen für Studierende": who may come, not when; "open for
-# registration", "ouverts aux inscriptions" are about what is ahead.
+# "open to the public", "ouvert aux non-adhérents", "offen für Studierende", "open to startups": who may come or
+# apply, not when; "open for registration", "ouverts aux inscriptions" are about what is ahead.
 _OPEN_TO = re.compile(r"\b(?:" + _alternatives("open") + r")\s+(?:to|aux?|a|fur|pour)\s+"
                       r"(?!(?:les\s+|l\s+|der\s+|die\s+)?"
                       r"(?:inscriptions?|registrations?|sign[ -]?ups?|anmeldung(?:en)?)\b)")
@@ -315,10 +315,11 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
         kind = "funding_call"
     start: datetime | None = None
     end: datetime | None = None
-    # "Is the Demo Day open to the public?" and "the next steps to register" ask nothing about when
+    # "Is the Demo Day open to the public?", "Is the EIC call open to startups?" and "the next steps to register"
+    # ask nothing about when
     upcoming = bool(_UPCOMING.search(_NEXT_STEPS.sub(" ", text))
-                    or (_OPEN.search(text) and (kind != "event" or (_WHICH.search(text)
-                                                                   and not _OPEN_TO.search(text)))))
+                    or (_OPEN.search(text) and not _OPEN_TO.search(text)
+                        and (kind != "event" or _WHICH.search(text))))
     past = bool(_PAST.search(text)) and not upcoming
     today = datetime.combine(now.date(), time(0, 0), now.tzinfo)
 
@@ -379,7 +380,8 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
         start, end = today, datetime.combine(date(now.year + 1, 1, 1), time(0, 0), now.tzinfo)
     elif not (before or after) and (day := _day_asked(text, now)) is not None:
         start, end = day
-    if kind and not (upcoming or past or start or end) and _which_ones(text) and not _OPEN_TO.search(text):
+    if kind and not (upcoming or past or start or end) and _which_ones(text) and (
+            kind == "funding_call" or not _OPEN_TO.search(text)):  # "Which calls are open to startups?": listed
         upcoming = True  # "Quels événements à Genève ?", "Which calls fund AI projects?": the ones ahead, listed
     if start is not None and start < now and (end is None or end > now) and kind != "funding_call":
         upcoming = True  # "this month's events": the ones still ahead of us

@@ -112,6 +112,14 @@ def test_a_question_that_stands_alone_in_a_thread_is_not_read_with_the_one_befor
     assert ask(services, question).answer == reply.answer, "the same answer as in a thread of its own"
 
 
+def test_a_follow_up_of_a_follow_up_is_about_the_question_that_stood_alone(services):
+    history = [Turn("user", "Tell me about the EIC Accelerator"), Turn("assistant", "..."),
+               Turn("user", "and the deadline?"), Turn("assistant", "...")]
+    reply = ask(services, "Is it open to startups?", history=history)
+    assert "EIC Accelerator" in [s.title for s in reply.sources]
+    assert not reply.answer.startswith("Funding calls"), "who may apply, not a list of the open calls"
+
+
 def test_procedures_are_quoted_in_order(services):
     reply = ask(services, "How do I apply for the accreditation programme?")
     answer = reply.answer

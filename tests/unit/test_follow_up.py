@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.conversation import is_follow_up
+from bot.conversation import Concierge, Turn, is_follow_up
 
 
 @pytest.mark.parametrize("question", ["and the deadline?", "Und die Frist?", "Et pour les non-adhérents ?",
@@ -21,3 +21,11 @@ def test_follow_ups_are_read_with_the_question_before(question):
                                       "Is it possible to join the cluster as a lab?"])
 def test_questions_that_name_what_they_ask_about_stand_alone(question):
     assert not is_follow_up(question)
+
+
+def test_a_follow_up_of_a_follow_up_is_read_with_the_question_that_stood_alone():
+    history = [Turn("user", "Tell me about the EIC Accelerator"), Turn("assistant", "..."),
+               Turn("user", "and the deadline?"), Turn("assistant", "...")]
+    assert Concierge._standalone_query("Is it open to startups?", history) == (
+        "Tell me about the EIC Accelerator Is it open to startups?")
+    assert Concierge._standalone_query("Which events are about AI?", history) == "Which events are about AI?"

@@ -278,3 +278,13 @@ def test_one_item_or_who_may_come_is_no_listing(question):
 def test_which_items_took_place_are_the_past_ones():
     scope = parse_time_scope("What events took place in Lyon last year?", NOW)
     assert (scope.upcoming_only, scope.past_only) == (False, True)
+
+
+@pytest.mark.parametrize("question, kind, ahead", [
+    ("Is the EIC call open to startups?", "funding_call", False), ("Is the call open for applications?", "funding_call", True),
+    ("Which calls are open to startups?", "funding_call", True), ("Which calls are open?", "funding_call", True),
+    ("Is the EIC Accelerator still open?", None, True), ("Cet appel est-il ouvert aux laboratoires ?", "funding_call", False),
+])
+def test_a_call_open_to_someone_is_who_may_apply_not_a_list_of_open_calls(question, kind, ahead):
+    scope = parse_time_scope(question, NOW)
+    assert (scope.kind, scope.upcoming_only) == (kind, ahead)
