@@ -42,6 +42,29 @@ def _follow_up_words() -> tuple[re.Pattern[str], re.Pattern[str]]:
             re.compile(r"\b(?:" + "|".join(words["refers"]) + r")\b"))
 
 
+@lru_cache(maxsize=1)
+def _small_talk_phrases() -> dict[str, tuple[str, str]]:
+    """Every catalog's greetings and thanks, folded: phrase -> (kind, language); the first language wins a phrase
+    two share ("super": French, as listed first of those that have it)."""
+    phrases: dict[str, tuple[str, str]] = {}
+    for language, module in catalogs().items():
+        for kind, words in getattr(module, "SMALL_TALK", {}).items():
+            for phrase in words:
+                phrases.setdefault(phrase, (kind, language))
+    return phrases
+
+
+def small_talk(text: str) -> tuple[str, str] | None:
+    """(kind, language) when a whole message is only a greeting or a thanks ("Hello!", "Merci beaucoup 🙏",
+    "Danke schön"); None for anything else, "Hello, when is the summit?" included.
+
+    >>> small_talk("Merci beaucoup !"), small_talk("Hello, when is the summit?")
+    (('thanks', 'fr'), None)
+    """
+    plain = " ".join(re.findall(r"[a-z]+", re.sub(r"[’']", " ", fold(text))))
+    return _small_talk_phrases().get(plain) if plain else None
+
+
 def is_follow_up(text: str) -> bool:
     """Whether a short question in a thread is read with the one before it: it opens like a follow-up ("and
     the deadline?", "Und die Frist?"), says nothing of its own (one keyword or no topic word: "Where?",
@@ -147,6 +170,11 @@ class Concierge:
         started = time.perf_counter()
         now = incoming.now or self._clock()
         question_text = incoming.text.strip()
+        if (talk := small_talk(question_text)) is not None:  # "Hello!", "Merci !": answered in kind, not searched
+            kind, said_in = talk
+            return Reply(question=question_text, language=said_in, answer=texts(said_in)[f"small_talk_{kind}"],
+                         abstained=False, sources=[], latency_ms=(time.perf_counter() - started) * 1000,
+                         note="small_talk")
         language = detect_language(question_text, default=self._default_language)
         query = self._standalone_query(question_text, incoming.history)
         scope = parse_time_scope(query, now)

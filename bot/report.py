@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bot.conversation import small_talk
 from bot.escaping import web_url
 from bot.state import AnswerRecord, BotState
 from knowledge.filters import Below, ChunkFilter, OneOf
@@ -263,7 +264,8 @@ def build_report(state: BotState, *, embedder: Embedder | None, store: Knowledge
     (None: none looked for; unreachable: `Report.stale` is None).
     """
     start = period_start(now, since)
-    answers = state.answers_between(start, now)
+    # "Hello", "Merci !": answered in kind, neither a question answered nor a gap
+    answers = [a for a in state.answers_between(start, now) if small_talk(a.question) is None]
     unanswered = sum(a.abstained for a in answers)
     gaps = [a.question for a in answers if a.abstained or a.down > a.up]
     return Report(

@@ -119,8 +119,11 @@ _OPEN_TO = re.compile(r"\b(?:" + _alternatives("open") + r")\s+(?:to|aux?|a|fur|
 # open?"), not of one ("Les inscriptions au hackathon sont-elles ouvertes ?": its details, not a list)
 _WHICH = re.compile(r"\b(?:which|what|any|quel|quels|quelle|quelles|lesquels|welche|welcher|welches|welchen)\b")
 # "Which events", "quels ateliers", "welche Veranstaltungen", "any workshops": several items of a kind, asked for
-_WHICH_ONES = re.compile(r"\b(?:which|what|any|quels|quelles|welche|gibt es)\s+(?:[\w-]+\s+)?(?P<noun>"
-                         + _alternatives("event") + "|" + _alternatives("call_noun") + r")\b")
+_WHICH_ONES = re.compile(r"\b(?P<which>which|what|any|quels|quelles|welche|gibt es)\s+(?:[\w-]+\s+)?(?P<noun>"
+                         + _alternatives("event") + r")\b")
+# ... and of funding ("what funding", "quels financements", "welche Förderaufrufe"): the open calls, listed
+_WHICH_FUNDING = re.compile(r"\b(?:which|what|any|quels|quelles|welche|gibt es)\s+(?:[\w-]+\s+)?(?:"
+                            + _alternatives("call") + r")\b")
 _NEXT_STEPS = re.compile(r"\b(?:next|prochaines?|nachsten?)\s+(?:steps?|etapes?|schritte?)\b")
 _WEEK_OF = re.compile(r"\b(?:" + _alternatives("week_of") + r")\s*$")
 _WEEKEND_OF = re.compile(r"\b(?:" + _alternatives("weekend_of") + r")\s*$")
@@ -232,7 +235,8 @@ _THE_ITEM = re.compile(r"\b(?:the|le|la|l|der|die|das|den|dem)\s+(?:[\w-]+\s+){0
 def _which_ones(text: str) -> bool:
     """Whether a (plain) question asks which items of a kind there are, in the plural ("which events", "quels
     webinaires", "welche Veranstaltungen"); not "which event is ..." nor "quelle langue"."""
-    return any(found.group("noun").endswith(("s", "x", "en")) for found in _WHICH_ONES.finditer(text))
+    return any(found.group("noun").endswith(("s", "x", "en")) or (found.group("which") == "welche"
+               and found.group("noun").endswith("e")) for found in _WHICH_ONES.finditer(text))
 
 
 def says_next_or_past(question: str) -> bool:
@@ -380,8 +384,9 @@ def parse_time_scope(question: str, now: datetime) -> TimeScope:
         start, end = today, datetime.combine(date(now.year + 1, 1, 1), time(0, 0), now.tzinfo)
     elif not (before or after) and (day := _day_asked(text, now)) is not None:
         start, end = day
-    if kind and not (upcoming or past or start or end) and _which_ones(text) and (
-            kind == "funding_call" or not _OPEN_TO.search(text)):  # "Which calls are open to startups?": listed
+    if kind == "funding_call" and not (upcoming or past or start or end) and _WHICH_FUNDING.search(text):
+        upcoming = True  # "What funding is there for medtech startups?", "Which calls are open to startups?"
+    elif kind and not (upcoming or past or start or end) and _which_ones(text) and not _OPEN_TO.search(text):
         upcoming = True  # "Quels événements à Genève ?", "Which calls fund AI projects?": the ones ahead, listed
     if start is not None and start < now and (end is None or end > now) and kind != "funding_call":
         upcoming = True  # "this month's events": the ones still ahead of us

@@ -7,7 +7,8 @@ for `knowledge.time_scope`; a language whose function words are not the keyword 
 them in `FUNCTION_WORDS`), and `NO_ANSWER_WORDS`, `NUMBER_WORDS` and `WEEKDAYS` (how a chat model's reply says
 "I don't know", and the words that are numbers or dates, for `knowledge.grounding`), and `ACRONYMS` (its
 acronyms that other languages write differently, for `acronym_forms`), and `FOLLOW_UP_WORDS` (how a question
-in a thread opens or points back like a follow-up, for `bot.conversation`). Adding a language is adding
+in a thread opens or points back like a follow-up, for `bot.conversation`), and `SMALL_TALK` (greetings and
+thanks answered in kind). Adding a language is adding
 one such module and its code to `LANGUAGES`.
 
 >>> message("none_match", "de")

@@ -33,10 +33,10 @@ MESSAGES: dict[str, str] = {
     "cancelled_event": "abgesagt (geplant war der {date})",
     "nothing": "Dazu finde ich nichts in der Wissensdatenbank des Clusters, und ich möchte nicht raten. "
                "Bitte wenden Sie sich an {contact}.",
-    "nothing_listed": "Ich habe in der Wissensdatenbank des Clusters keine {what} gefunden. Für alles, was dort "
+    "nothing_listed": "Ich habe in der Wissensdatenbank des Clusters {what} gefunden. Für alles, was dort "
                       "nicht aufgeführt ist, wenden Sie sich bitte an {contact}.",
-    "what_event": "passende Veranstaltung",
-    "what_funding_call": "passenden offenen Förderaufruf",
+    "what_event": "keine passende Veranstaltung",  # the article agrees with the noun: keine (f.), keinen (m.)
+    "what_funding_call": "keinen passenden offenen Förderaufruf",
     "only_cancelled": "keine; diese wurden abgesagt:",
     "next_after": "Als Nächstes danach",
     "none_match": "nichts passt zu Ihrer Frage.",
@@ -47,6 +47,11 @@ MESSAGES: dict[str, str] = {
     "language_en": "Englisch",
     "language_fr": "Französisch",
     "language_de": "Deutsch",
+    "small_talk_greeting": "Hallo! Ich beantworte Fragen zu Förderaufrufen, Veranstaltungen und Leistungen des "
+                           "Clusters, aus seinen Dokumenten und mit Quellen. Zum Beispiel: „Welche Förderaufrufe "
+                           "enden vor März?“ oder „Wann ist der nächste KI-Workshop?“",
+    "small_talk_thanks": "Gern geschehen! Fragen Sie mich gern weiter zu Förderaufrufen, Veranstaltungen und "
+                         "Leistungen des Clusters.",
     "also_relevant": "Siehe auch:",
     "llm_failed": "(Der Schreibassistent war nicht erreichbar, daher hier die relevanten Passagen.)",
     "llm_unchecked": "(Die erzeugte Antwort ließ sich nicht anhand ihrer Quellen prüfen, daher hier die "
@@ -149,7 +154,7 @@ TIME_WORDS: dict[str, list[str]] = {
     "amount": ["eur", "euro", "chf", "kostenlos", "kostenfrei", "gebuhrenfrei", "unentgeltlich"],
     "upcoming": [r"nachste[nrs]?", r"kommende[nrs]?", r"bevorstehende[nrs]?", "demnachst", r"geplante[nrs]?",
                  r"zukunftige[nrs]?"],
-    "open": [r"offen(?:e[nrs]?)?", "noch offen", r"laufende[nrs]?"],
+    "open": [r"offen(?:e[nrs]?)?", "noch offen", r"laufende[nrs]?", "laufen noch", "noch laufen"],
     "past": [r"vergangene[nrs]?", r"fruhere[nrs]?", "letzte woche", "letzten monat", "letztes jahr",
              "letzten jahr"],
     "before": ["vor", "bis zum", "bis", "spatestens"],
@@ -180,7 +185,7 @@ FUNCTION_WORDS = """ab der die das den dem des ein eine einen einem einer eines 
 GENERIC_WORDS = """veranstaltung veranstaltungen konferenz konferenzen schulung schulungen
     termin treffen forderaufruf forderaufrufe aufruf aufrufe ausschreibung ausschreibungen forderprogramm
     forderung forderungen frist fristen nachste nachsten nachster kommende kommenden bevorstehende geplante
-    offen offene offenen noch laufende vergangene wann welche welcher welches sind ist gibt der das monat woche
+    offen offene offenen noch laufende laufen vergangene wann welche welcher welches sind ist gibt der das monat woche
     jahr heute morgen vor nach bis diesen dieser"""
 # The kinds of event a listing prefers when some of its items are of them ("Any workshops in June?": the workshops,
 # not the drinks; every event of the month when none is), as plain words, with the kind they name in every language.
@@ -208,6 +213,12 @@ NUMBER_WORDS: dict[str, int] = {
 FOLLOW_UP_WORDS: dict[str, list[str]] = {
     "opens": ["und", "was ist mit", "wie ist es mit", "auch", "dann", "ok und", "also"],
     "refers": ["dort", "dorthin", "dafur", "dazu", "davon", "dahin"],  # not "es": "Gibt es ...?" stands alone
+}
+
+SMALL_TALK: dict[str, list[str]] = {
+    "greeting": ["hallo", "guten tag", "guten morgen", "guten abend", "moin", "servus", "gruss gott", "hi"],
+    "thanks": ["danke", "vielen dank", "danke schon", "dankeschon", "super", "perfekt", "alles klar", "ok danke",
+               "tschuss", "auf wiedersehen", "besten dank", "prima"],
 }
 
 WEEKDAYS = "montag dienstag mittwoch donnerstag freitag samstag sonntag"

@@ -47,6 +47,10 @@ MESSAGES: dict[str, str] = {
     "language_fr": "French",
     "language_de": "German",
     "also_relevant": "Also on this:",
+    "small_talk_greeting": "Hello! I answer questions about the cluster's funding calls, events and services, from "
+                           "its documents, with the sources. For example: \"Which funding calls close before "
+                           "March?\" or \"When is the next AI workshop?\"",
+    "small_talk_thanks": "You're welcome! Ask me anything else about the cluster's calls, events and services.",
     "llm_failed": "(The writing assistant was unavailable, so here are the relevant passages.)",
     "llm_unchecked": "(The generated answer could not be checked against its sources, so here are the "
                      "relevant passages.)",
@@ -199,6 +203,16 @@ NUMBER_WORDS: dict[str, int] = {
 FOLLOW_UP_WORDS: dict[str, list[str]] = {
     "opens": ["and", "what about", "how about", "also", "same for", "then", "ok and", "so"],
     "refers": ["it", "its", "this one", "that one", "them", "they", "those"],  # not "there": "Are there any ...?"
+}
+
+# A whole message that is only a greeting or a thanks (folded, punctuation and emoji left out): answered in kind,
+# not searched ("hello" is no question the knowledge base fails to answer).
+SMALL_TALK: dict[str, list[str]] = {
+    "greeting": ["hi", "hello", "hey", "hi there", "hello there", "good morning", "good afternoon", "good evening",
+                 "morning"],
+    "thanks": ["thanks", "thank you", "thx", "many thanks", "thanks a lot", "thank you very much", "cheers", "great",
+               "perfect", "ok", "okay", "ok thanks", "great thanks", "bye", "goodbye", "see you", "cool", "awesome",
+               "got it", "nice"],
 }
 
 WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday"

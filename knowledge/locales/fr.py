@@ -47,6 +47,11 @@ MESSAGES: dict[str, str] = {
     "language_en": "anglais",
     "language_fr": "français",
     "language_de": "allemand",
+    "small_talk_greeting": "Bonjour ! Je réponds aux questions sur les appels à projets, les événements et les "
+                           "services du cluster, à partir de ses documents, sources à l'appui. Par exemple : « Quels "
+                           "appels à projets clôturent avant mars ? » ou « Quand a lieu le prochain atelier IA ? »",
+    "small_talk_thanks": "Avec plaisir ! N'hésitez pas pour toute autre question sur les appels, les événements "
+                         "et les services du cluster.",
     "also_relevant": "À voir aussi :",
     "llm_failed": "(L'assistant de rédaction est indisponible : voici les passages pertinents.)",
     "llm_unchecked": "(La réponse générée n'a pas pu être vérifiée par rapport à ses sources : voici les "
@@ -199,6 +204,12 @@ NUMBER_WORDS: dict[str, int] = {
 FOLLOW_UP_WORDS: dict[str, list[str]] = {
     "opens": ["et", "et pour", "et si", "aussi", "pareil pour", "sinon", "alors", "ok et", "du coup"],
     "refers": ["ca", "cela", "celui ci", "celle ci", "celui la", "celle la", "ceux ci", "y aller", "la bas"],
+}
+
+SMALL_TALK: dict[str, list[str]] = {
+    "greeting": ["bonjour", "salut", "bonsoir", "coucou", "hello", "bonjour a tous"],
+    "thanks": ["merci", "merci beaucoup", "merci bien", "super", "parfait", "super merci", "ok merci", "d accord",
+               "au revoir", "bonne journee", "top", "genial", "parfait merci"],
 }
 
 WEEKDAYS = "lundi mardi mercredi jeudi vendredi samedi dimanche"

@@ -120,6 +120,17 @@ def test_a_follow_up_of_a_follow_up_is_about_the_question_that_stood_alone(servi
     assert not reply.answer.startswith("Funding calls"), "who may apply, not a list of the open calls"
 
 
+@pytest.mark.parametrize("text, language, opening", [
+    ("Hello!", "en", "Hello! I answer questions about the cluster's funding calls"),
+    ("Merci beaucoup 🙏", "fr", "Avec plaisir !"), ("Danke schön", "de", "Gern geschehen!"),
+])
+def test_a_greeting_or_a_thanks_is_answered_in_kind_not_searched(services, text, language, opening):
+    reply = ask(services, text)
+    assert reply.answer.startswith(opening) and reply.language == language
+    assert not reply.abstained and reply.sources == [] and reply.note == "small_talk"
+    assert ask(services, "Hello, how do I apply for the accreditation programme?").sources, "a question all the same"
+
+
 def test_procedures_are_quoted_in_order(services):
     reply = ask(services, "How do I apply for the accreditation programme?")
     answer = reply.answer

@@ -93,6 +93,14 @@ def test_the_report_counts_the_weeks_questions_answers_and_feedback(report):
     assert [(c.title, c.count) for c in report.cited] == [("EIC Accelerator", 3), ("Clean room booking", 2)]
 
 
+def test_greetings_and_thanks_are_neither_questions_nor_gaps(filled):
+    for text in ("Hello!", "Merci beaucoup !", "thanks"):
+        filled.record_answer("slack", "CMEMBERS", "1.0", MEMBERS[0], "member", reply(text))
+    filled.record_answer("slack", "CMEMBERS", "1.0", MEMBERS[1], "member", reply("hello?", abstained=True))
+    again = build_report(filled, embedder=HashingEmbedder(), store=None, now=NOW)
+    assert (again.questions, again.answered, again.unanswered) == (9, 4, 5)
+
+
 def test_questions_per_day_cover_every_day_of_the_period(report):
     days = {d.day: (d.answered, d.unanswered) for d in report.days}
     assert list(days) == [date(2026, 11, 16) + timedelta(days=n) for n in range(8)]

@@ -262,6 +262,7 @@ def test_weekdays_weekends_and_ordinals_are_not_topics():
 @pytest.mark.parametrize("question, kind", [
     ("Quels événements à Genève ?", "event"), ("which events are about cybersecurity?", "event"),
     ("Welche Veranstaltungen gibt es in Genf?", "event"), ("Any workshops on AI?", "event"),
+    ("Welche Seminare gibt es zur MDR?", "event"),
     ("Which calls fund AI projects?", "funding_call"),
 ])
 def test_which_items_of_a_kind_lists_the_ones_ahead(question, kind):
@@ -270,6 +271,7 @@ def test_which_items_of_a_kind_lists_the_ones_ahead(question, kind):
 
 
 @pytest.mark.parametrize("question", ["Le webinaire EHDS c'est en quelle langue ?", "Which event is the Demo Day?",
+                                      "Quelle conférence parle d'IA en radiologie ?",
                                       "any event on hearing aids?", "Which events are open to non-members?"])
 def test_one_item_or_who_may_come_is_no_listing(question):
     assert parse_time_scope(question, NOW).upcoming_only is False
@@ -284,6 +286,9 @@ def test_which_items_took_place_are_the_past_ones():
     ("Is the EIC call open to startups?", "funding_call", False), ("Is the call open for applications?", "funding_call", True),
     ("Which calls are open to startups?", "funding_call", True), ("Which calls are open?", "funding_call", True),
     ("Is the EIC Accelerator still open?", None, True), ("Cet appel est-il ouvert aux laboratoires ?", "funding_call", False),
+    ("What funding is there for medtech startups?", "funding_call", True),
+    ("Quels financements pour les start-up ?", "funding_call", True),
+    ("Welche Förderaufrufe laufen noch?", "funding_call", True), ("What is the deadline of the EIC call?", "funding_call", False),
 ])
 def test_a_call_open_to_someone_is_who_may_apply_not_a_list_of_open_calls(question, kind, ahead):
     scope = parse_time_scope(question, NOW)
