@@ -23,7 +23,7 @@ from knowledge.ranking import Hit, Ranking
 from knowledge.retrieval import Retriever
 from knowledge.store import StoreError, StoreUnavailable
 from knowledge.text import fold, keywords
-from knowledge.time_scope import TimeScope, item_noun, parse_time_scope, says_next_or_past
+from knowledge.time_scope import TimeScope, asks_date, item_noun, parse_time_scope, says_next_or_past
 from knowledge.topic_match import TopicMatcher, question_names, question_terms
 
 _DATED_KINDS = frozenset({"event", "funding_call"})
@@ -183,6 +183,11 @@ class Concierge:
         try:
             hits = self._retriever.search(query, filters, k=self._k(listing), language=language)
             found_kind = str(hits[0].metadata.get("kind", "")) if hits else ""
+            if not scope.kind and not scope.asks_when and asks_date(query):
+                # "Quand ferme i-Nov ?": the call or event it names has the date, not the guide that mentions it
+                dated = next((h for h in hits[:3] if h.metadata.get("kind") in _DATED_KINDS and h.named), None)
+                found_kind = str(dated.metadata["kind"]) if dated is not None else ""
+                scope = replace(scope, asks_when=dated is not None)
             if not scope.kind and scope.asks_when and found_kind in _DATED_KINDS:
                 # "Next cybersecurity thing?": no word says event or call, the time words and what was found do.
                 scope = replace(scope, kind=found_kind)

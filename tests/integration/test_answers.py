@@ -131,6 +131,15 @@ def test_a_greeting_or_a_thanks_is_answered_in_kind_not_searched(services, text,
     assert ask(services, "Hello, how do I apply for the accreditation programme?").sources, "a question all the same"
 
 
+@pytest.mark.parametrize("question, title", [
+    ("When does the EIC Accelerator call end?", "EIC Accelerator"),
+    ("Wann endet der Aufruf EIC Accelerator?", "EIC Accelerator"),
+])
+def test_closing_words_are_no_topic_of_a_call_question(services, question, title):
+    reply = ask(services, question)  # "ferme" was a topic word no call carries: "I don't know"
+    assert not reply.abstained and reply.sources[0].title == title
+
+
 def test_procedures_are_quoted_in_order(services):
     reply = ask(services, "How do I apply for the accreditation programme?")
     answer = reply.answer

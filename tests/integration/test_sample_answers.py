@@ -102,3 +102,11 @@ def test_a_store_error_while_reading_pages_for_keywords_across_languages_leaves_
     assert reply.sources[0].title.startswith("Devenir membre du cluster")
     assert "keywords across languages left out" in caplog.text
 
+
+
+@pytest.mark.parametrize("question", ["Quand ferme l'appel i-Nov ?", "Quand ferme i-Nov ?"])
+def test_when_a_call_closes_in_french_is_answered_in_french_from_its_record(sample, question):
+    # "ferme" was a topic word no call carries ("I don't know"); the "i" of "i-Nov" made the question English
+    reply = ask(sample, question)
+    assert not reply.abstained and "i-Nov" in reply.sources[0].title
+    assert reply.language == "fr" and "10 février 2027" in reply.answer

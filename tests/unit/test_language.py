@@ -46,3 +46,8 @@ def test_the_german_replies_themselves_read_as_german():
 
     assert detect_language(message("nothing", "de", contact="das Team")) == "de"
     assert detect_language(message("unavailable", "de")) == "de"
+
+
+def test_a_lower_case_i_in_a_name_is_not_english():
+    assert detect_language("Quand ferme i-Nov ?") == "fr"
+    assert detect_language("Can I apply?") == "en"
