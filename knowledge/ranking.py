@@ -47,6 +47,16 @@ class Ranking:
     translation_words: int = 40
     translation_similarity: float = 0.6
     translations_per_word: int = 3
+    # A fifth, when the passages nearest in meaning are mostly in the question's language but some are not (a
+    # calendar of French and English events): those in another language cannot earn a keyword rank, so their
+    # rank by meaning is fused a second time, at `foreign_dense_weight`, when their cosine is at least
+    # `foreign_dense_floor` and `foreign_dense_lead` x the best one's in the question's language ("the hospital
+    # procurement day" is the "Journee achats hospitaliers", nearest in meaning, where English events won on
+    # "hospital" and "day"). It never lifts one above a passage in the question's language that holds more of
+    # the question's keywords. Mostly in another language: `translated_keyword_weight` instead. 0 turns it off.
+    foreign_dense_weight: float = 2.0
+    foreign_dense_lead: float = 0.7
+    foreign_dense_floor: float = 0.0
     rare_name_share: float = 0.05  # a question's name singles passages out when at most this share of chunks has it
     kind_boost: float = 1.25  # "when was the X day?": an event is the likelier answer than a guide naming it
     max_per_source: int = 2  # chunks of one document (one event series or call of a table) in the answer

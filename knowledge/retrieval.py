@@ -178,6 +178,7 @@ class Retriever:
             hit.coverage = coverage(asked, tokens[hit.id])
         self._add_title_ranking(hits.values(), question)
         boost_kind(hits.values(), prefer_kind, self._ranking.kind_boost)
+        self._add_foreign_meaning(hits.values(), language)
         if now is not None:
             next_occurrence_first(hits.values(), int(now.timestamp()))
         found = self._checked(best_first(hits.values()), selection, k)
@@ -205,6 +206,32 @@ class Retriever:
             for hit in by_title[title]:
                 hit.title_match = 1.0
                 hit.score += self._ranking.fused(rank, self._ranking.title_weight)
+
+    def _add_foreign_meaning(self, hits: Iterable[Hit], language: str | None) -> None:
+        """When the passages nearest in meaning are mostly in the question's language but some are not (a
+        calendar of English and French events), fuse the rank by meaning once more for those in another
+        language that come close to the best in the question's language (`Ranking.foreign_dense_weight`):
+        keywords cannot vouch for them. None passes a passage in the question's language that holds more of
+        the question's keywords. When most are in another language, the keywords across languages do
+        (`_add_translated_keywords`)."""
+        ranking = self._ranking
+        if ranking.foreign_dense_weight <= 0 or not language:
+            return
+        ranked = sorted((h for h in hits if h.dense > 0), key=lambda h: -h.dense)
+        foreign = [h.metadata.get("language") not in ("", None, language) for h in ranked]
+        nearest = foreign[: ranking.translation_passages]
+        if not any(nearest) or sum(nearest) * 2 > len(nearest):
+            return
+        own = [h for h, other in zip(ranked, foreign) if not other]
+        floor = max(ranking.foreign_dense_floor, ranking.foreign_dense_lead * max((h.dense for h in own), default=0.0))
+        lifted: list[tuple[Hit, float]] = []
+        for rank, (hit, other) in enumerate(zip(ranked, foreign)):
+            if other and hit.dense >= floor:
+                score = hit.score + ranking.fused(rank, ranking.foreign_dense_weight)
+                better = [h.score for h in own if h.coverage > hit.coverage and h.score > hit.score]
+                lifted.append((hit, min([score, *(b * (1 - 1e-6) for b in better)])))
+        for hit, score in lifted:
+            hit.score = score
 
     def _measure_standout(self, hits: list[Hit], vector: np.ndarray) -> None:
         """Set each hit's `standout`: how many standard deviations its cosine lies above the question's mean

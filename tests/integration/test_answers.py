@@ -362,3 +362,10 @@ def test_an_english_question_on_the_membership_fee_is_answered_from_the_french_m
     assert not reply.abstained
     assert reply.sources[0].url == "https://kb.test/adhesion", [s.url for s in reply.sources]
     assert "900 EUR" in reply.answer
+
+
+def test_french_pages_near_in_meaning_do_not_pass_an_english_call_carrying_the_questions_words(services):
+    # The fixture mixes French and English pages: a French page gets its rank by meaning counted again, but never
+    # above an English page holding more of the question's words (else the feasibility aid would be passed here).
+    reply = ask(services, "What is the deadline of the EIC Accelerator, and how much does the feasibility aid fund?")
+    assert [r["url"] for r in reply.retrieved[:2]] == ["https://kb.test/eic", "https://kb.test/feasibility"]

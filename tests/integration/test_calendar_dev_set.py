@@ -13,7 +13,7 @@ import pytest
 from bot.conversation import Incoming
 from bot.evaluation import evaluate
 from bot.wiring import Services
-from knowledge.settings import KnowledgeSettings
+from knowledge.settings import DEFAULT_SOURCES, KnowledgeSettings
 from knowledge.store import release_embedded_store
 from tests.conftest import PARIS
 
@@ -40,10 +40,12 @@ def ask(services: Services, text: str, day: str):  # noqa: ANN201
 
 def test_the_answers_cite_the_event_asked_about_and_decline_the_events_the_calendar_lacks(calendar):
     metrics = evaluate(calendar, CALENDAR / "qa.jsonl")
-    # Measured at this change: hit@5 0.91, the right event cited 0.80 (0.69 before it), 12.5% of answerable
-    # questions declined (19% before), every question about an event the calendar lacks declined.
-    assert metrics["source_in_citations"] >= 0.78, metrics
-    assert metrics["false_abstention_rate"] <= 0.15, metrics
+    # Measured: hit@5 0.94 (0.92 before the rank by meaning counted again for events in another language than
+    # the question), the right event cited 0.875 (0.80; 0.69 before that), 9.4% of answerable questions declined
+    # (12.5%; 19% before that), every question about an event the calendar lacks declined.
+    assert metrics["hit@5"] >= 0.93, metrics
+    assert metrics["source_in_citations"] >= 0.85, metrics
+    assert metrics["false_abstention_rate"] <= 0.10, metrics
     assert metrics["abstention_recall"] == 1.0, metrics
 
 
@@ -97,3 +99,40 @@ def test_the_one_event_a_question_names_in_a_month_is_answered_not_the_months_li
     # Named, but retrieval is unsure of it: the month's list rather than "I don't know"
     unsure = ask(calendar, "When is the webinar in June?", "2027-03-15")
     assert not unsure.abstained and unsure.answer.startswith("Events (from 1 June 2027 to 30 June 2027):")
+
+
+@pytest.mark.parametrize("question, day, event, said, first", [
+    ("Is the nursing home teleconsultation webinar recorded?", "2027-01-10", "teleconsultation-ehpad-retours",
+     "replay envoyé aux inscrits", True),
+    # an English event holds more of the question's words ("procurement"): the French one is cited, after it
+    ("price of the hospital procurement day for members?", "2027-05-01", "journee-achats-hospitaliers",
+     "Journée achats hospitaliers", False),
+])
+def test_an_english_question_about_a_french_event_cites_it_beside_english_events(calendar, question, day, event,
+                                                                                  said, first):
+    # English webinars carried the question's words ("webinar", "hospital", "day") and keywords cannot match the
+    # French event: in a pool of both languages its rank by meaning now counts again.
+    reply = ask(calendar, question, day)
+    urls = [s.url for s in reply.sources]
+    assert EVENTS + event in (urls[:1] if first else urls), urls
+    assert said in reply.answer
+
+
+@pytest.fixture(scope="module")
+def sample_and_calendar(tmp_path_factory, real_embedder) -> Iterator[Services]:
+    """The bundled sample (English and French guides, calls, events) and the calendar in one index."""
+    settings = KnowledgeSettings(store_path=tmp_path_factory.mktemp("mixed") / "chroma", _env_file=None)
+    services = Services(settings, embedder=real_embedder, chat_model=None, clock=lambda: INGESTED)
+    assert services.ingestor().run([*DEFAULT_SOURCES, CALENDAR / "corpus"]).ok
+    yield services
+    release_embedded_store(settings.store_path)
+
+
+@pytest.mark.parametrize("question", ["Can I get money to enter a new European market?",
+                                      "Is there help for exporting to the US?"])
+def test_french_events_near_in_meaning_do_not_pass_an_english_page_holding_more_of_the_question(
+        sample_and_calendar, question):
+    # Counted again without that limit, the French breakfast on market access and the French guides passed the
+    # export voucher, or the answer was "I don't know".
+    reply = ask(sample_and_calendar, question, "2026-11-25")
+    assert not reply.abstained and reply.sources[0].title == "Digital health export voucher", reply.answer
