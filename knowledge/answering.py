@@ -23,7 +23,7 @@ from knowledge.locales import LANGUAGES, messages, written_date, written_day
 from knowledge.models import is_cancelled
 from knowledge.ranking import Hit, Ranking
 from knowledge.text import fold, keywords
-from knowledge.time_scope import TimeScope, asks_date, asks_price, kinds_named, says_amount, says_when
+from knowledge.time_scope import TimeScope, asks_date, asks_price, intents, kinds_named, says_amount, says_when
 from knowledge.topic_match import TopicMatcher, question_terms
 
 logger = logging.getLogger(__name__)
@@ -267,7 +267,7 @@ class ExtractiveAnswerer(Answerer):
         if not units:
             return abstain(question, "")
         scores = self._sentence_scores(question, pool, units)
-        chosen = self._choose(question, units, scores)
+        chosen = self._choose(question, pool, units, scores)
         answer = self._quote(question, pool, units, chosen)
         self._name_close_sources(answer, question, ([outside] if outside is not None else []) + list(hits))
         return answer
@@ -315,10 +315,14 @@ class ExtractiveAnswerer(Answerer):
             for (index, heading, _, sentence), vector in zip(units, vectors)
         ]
 
-    def _choose(self, question: Question, units: list[tuple[int, str, int, str]], scores: list[float]) -> list[int]:
-        """The sentences to quote: the best section (a window of it when long), completed when it is one line."""
+    def _choose(self, question: Question, pool: list[Hit], units: list[tuple[int, str, int, str]],
+                scores: list[float]) -> list[int]:
+        """The sentences to quote: the best section (a window of it when long), completed when it is one line.
+        Of the best section's source, the section whose heading answers what the question asks is preferred
+        ("Who can apply?": "Eligibility", not "How to apply"; `knowledge.time_scope.intents`)."""
         ranking = self._ranking
         asked = set(keywords(question.text))
+        asks = intents(question.text)
         sections: dict[tuple[int, str], list[int]] = {}
         for i, (index, heading, _, _) in enumerate(units):
             sections.setdefault((index, heading), []).append(i)
@@ -328,7 +332,12 @@ class ExtractiveAnswerer(Answerer):
             share = len(heading_words & asked) / len(heading_words) if heading_words else 0.0
             return max(scores[i] for i in sections[key]) + ranking.quote_heading_bonus * share
 
-        section = sections[max(sections, key=section_score)]
+        best = max(sections, key=section_score)
+        answering = [key for key in sections if asks & intents(key[1])
+                     and pool[key[0]].source_key == pool[best[0]].source_key]
+        if answering and best not in answering:  # within one page only: another page's "Costs" is not about it
+            best = max(answering, key=section_score)
+        section = sections[best]
         if len(section) > self._max_sentences + 1:  # a long section: the window around its best sentence
             best_at = max(range(len(section)), key=lambda j: scores[section[j]])
             first = max(0, min(best_at - 1, len(section) - self._max_sentences - 1))

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from knowledge.models import MetadataValue
+from knowledge.time_scope import intents
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,36 @@ def next_occurrence_first(hits: Iterable[Hit], now_ts: int) -> None:
         scores = sorted((h.score for h in occurrences), reverse=True)
         for hit, score in zip(sorted(occurrences, key=wanted), scores):
             hit.score = score
+
+
+def answering_section_first(hits: Iterable[Hit], question: str) -> None:
+    """Within each document, hand its best scores to the chunks whose section heading answers what the question
+    asks (`knowledge.time_scope.intents`: "Who can apply?" the "Eligibility" section, "How do I apply?" the "How
+    to apply" one, "Combien coûte … ?" the "Tarifs" one), in any language; the other chunks follow in their own
+    order. Sections of one page share its title and words, so which of them ranked first was mostly chance,
+    and the per-source cap could leave the one that answers out. Other sources keep their scores.
+
+    >>> a, b = (Hit(str(i), "", {"source_id": "doc", "heading": h}, score=s)
+    ...         for i, (h, s) in enumerate([("Label > How to apply", .3), ("Label > Who can apply", .2)]))
+    >>> answering_section_first([a, b], "Who can apply for the label?"); [h.id for h in best_first([a, b])]
+    ['1', '0']
+    """
+    asks = intents(question)
+    if not asks:
+        return
+    documents: dict[str, list[Hit]] = {}
+    for hit in hits:
+        if hit.metadata.get("kind") not in {"event", "funding_call"}:
+            documents.setdefault(hit.source_key, []).append(hit)
+    for chunks in documents.values():
+        # the section a chunk starts in (the index holds no text yet: a section further down is not seen)
+        answering = [bool(asks & intents(str(h.metadata.get("heading", "")).rsplit(">", 1)[-1])) for h in chunks]
+        if len(chunks) < 2 or not any(answering) or all(answering):
+            continue
+        scores = sorted((h.score for h in chunks), reverse=True)
+        order = sorted(range(len(chunks)), key=lambda i: (not answering[i], -chunks[i].score))
+        for i, score in zip(order, scores):
+            chunks[i].score = score
 
 
 def best_first(hits: Iterable[Hit]) -> list[Hit]:

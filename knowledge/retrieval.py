@@ -25,6 +25,7 @@ from knowledge.models import MetadataValue, is_cancelled
 from knowledge.ranking import (
     Hit,
     Ranking,
+    answering_section_first,
     best_first,
     boost_kind,
     cap_per_source,
@@ -179,6 +180,7 @@ class Retriever:
         self._add_title_ranking(hits.values(), question)
         boost_kind(hits.values(), prefer_kind, self._ranking.kind_boost)
         self._add_foreign_meaning(hits.values(), language)
+        answering_section_first(hits.values(), question)
         if now is not None:
             next_occurrence_first(hits.values(), int(now.timestamp()))
         found = self._checked(best_first(hits.values()), selection, k)

@@ -265,6 +265,23 @@ def asks_price(question: str) -> bool:
     return bool(_PRICE.search(_plain(question)))
 
 
+_INTENTS = {name: _words(name) for name in ("who", "how", "contact")}
+
+
+def intents(text: str) -> frozenset[str]:
+    """What a question asks, or a section's heading answers, in any language: "when", "price", "who", "how",
+    "contact" ("Who can apply?" and "Eligibility", "How do I apply?" and "How to apply", "Combien coûte
+    l'adhésion ?" and "Montant de la cotisation").
+
+    >>> sorted(intents("How do I apply?")), sorted(intents("Who can apply")), sorted(intents("How much is it?"))
+    (['how'], ['who'], ['price'])
+    """
+    plain = _plain(text)
+    found = {name for name, words in _INTENTS.items() if words.search(plain)}
+    return frozenset(found | ({"when"} if _WHEN.search(plain) else set())
+                     | ({"price"} if _PRICE.search(plain) else set()))
+
+
 def says_amount(sentence: str) -> bool:
     """Whether a sentence gives a price: a currency sign or name, a percentage, a word for free.
 

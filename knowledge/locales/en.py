@@ -149,6 +149,11 @@ TIME_WORDS: dict[str, list[str]] = {
     "price": ["how much", r"prices?", r"costs?", r"fees?", "free", "pay", "paid", "charge", "charged"],
     # What a sentence says a price with: a currency beside a number, or a word for free.
     "amount": [r"eur", "euros?", "chf", "usd", "gbp", "free", "no charge", "at no cost", "complimentary"],
+    # What else a question asks, read against a section's heading ("Who can apply?" ~ "Eligibility", "How do I
+    # apply?" ~ "How to apply", "Wer kann sich bewerben?" ~ "Who can apply"): `knowledge.time_scope.intents`.
+    "who": ["who", "whom", r"eligib\w*"],
+    "how": [r"how (?:do|does|did|can|could|should|would|to|is|are|will)"],
+    "contact": [r"contacts?", "get in touch"],
     "open": ["open", "still open", "currently open", "active"],
     # Bare "last" is left out: "the last day to apply" is about the future.
     "past": ["past", "previous", "ago", "last year", "last month", "last week"],

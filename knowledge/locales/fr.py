@@ -151,7 +151,12 @@ TIME_WORDS: dict[str, list[str]] = {
     "call_noun": [r"appels?", "aap"],
     "upcoming": [r"prochains?", r"prochaines?", "a venir", "bientot", r"futurs?", r"prevus?"],
     "when": ["quand", r"quelles? dates?", "quelle heure", "quel jour", "quels jours"],
-    "price": [r"combien(?! d)", "prix", r"tarifs?", r"couts?", r"payante?s?", r"gratuite?s?", "payer", "frais"],
+    "price": [r"combien(?! d)", "prix", r"tarifs?", r"couts?", r"payante?s?", r"gratuite?s?", "payer", "frais",
+              r"montants?", r"cotisations?"],
+    "who": [r"qui (?:peut|peuvent|doit|doivent|est concernee?s?|sont concernee?s?)", "pour qui", "a qui",
+            r"eligib\w*", r"beneficiaires?"],
+    "how": ["comment"],
+    "contact": [r"contacts?", "contacter", "joindre"],
     "amount": ["eur", "euros?", "chf", r"gratuite?s?", r"offerte?s?", "sans frais", "ht", "ttc"],
     "open": [r"ouverts?", r"ouvertes?", "en cours", r"encore ouverts?"],
     # Bare "dernier" is left out: "le dernier jour pour candidater" is about the future.

@@ -110,3 +110,16 @@ def test_when_a_call_closes_in_french_is_answered_in_french_from_its_record(samp
     reply = ask(sample, question)
     assert not reply.abstained and "i-Nov" in reply.sources[0].title
     assert reply.language == "fr" and "10 février 2027" in reply.answer
+
+
+@pytest.mark.parametrize("question, said, not_said", [
+    ("Who can apply for the label?", "Any member company", "Submit the form"),
+    ("Wer kann sich für das Label bewerben?", "Any member company", "Submit the form"),
+    ("How do I apply for the accreditation programme?", "Submit the form", "Any member company"),
+    ("Was kostet die Mitgliedschaft?", "900 EUR", "Remplissez le bulletin"),
+])
+def test_the_section_that_answers_what_is_asked_is_quoted(sample, question, said, not_said):
+    # The label page's "Who can apply" and "How to apply" sections share its words: "who" and "how" tell them
+    # apart, in any language; "Was kostet ...?" the French page's "Montant de la cotisation" from "Comment adhérer"
+    reply = ask(sample, question)
+    assert not reply.abstained and said in reply.answer and not_said not in reply.answer, reply.answer

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.ranking import Hit, Ranking, best_first, boost_kind, cap_per_source, coverage, keyword_weight
+from knowledge.ranking import (
+    Hit,
+    Ranking,
+    answering_section_first,
+    best_first,
+    boost_kind,
+    cap_per_source,
+    coverage,
+    keyword_weight,
+)
 
 
 def hit(cid: str, score: float = 0.0, **metadata: object) -> Hit:
@@ -81,3 +90,27 @@ def test_a_passage_sharing_a_word_but_far_in_meaning_gives_no_confidence():
     assert ranking.confidence([shares_a_word]) == 0.0 < ranking.min_confidence
     close = Hit("b", "Raising capital for a medtech start-up", {}, dense=0.15, coverage=0.5)
     assert ranking.confidence([close]) > ranking.min_confidence
+
+
+def _section(i: int, heading: str, score: float, source: str = "label.md", kind: str = "document") -> Hit:
+    return Hit(str(i), "", {"source_id": source, "heading": heading, "kind": kind}, score=score)
+
+
+@pytest.mark.parametrize("question, first", [("Who can apply for the label?", "who"),
+                                             ("Wer kann sich für das Label bewerben?", "who"),
+                                             ("How do I apply?", "how"),
+                                             ("Combien coûte le label ?", "costs")])
+def test_the_section_of_a_page_that_answers_what_is_asked_gets_its_best_score(question, first):
+    sections = {"how": _section(0, "Label > How to apply", 0.3), "who": _section(1, "Label > Eligibility", 0.2),
+                "costs": _section(2, "Label > Tarifs", 0.1)}
+    other = _section(3, "Guide > Who can apply", 0.25, source="guide.md")
+    answering_section_first([*sections.values(), other], question)
+    ranked = [h.id for h in best_first([*sections.values(), other])]
+    assert ranked[0] == sections[first].id
+    assert other.score == 0.25 and sorted(h.score for h in sections.values()) == [0.1, 0.2, 0.3]  # scores moved
+
+
+def test_a_question_asking_nothing_particular_keeps_the_order():
+    a, b = _section(0, "Label > How to apply", 0.3), _section(1, "Label > Who can apply", 0.2)
+    answering_section_first([a, b], "Tell me about the label")
+    assert (a.score, b.score) == (0.3, 0.2)

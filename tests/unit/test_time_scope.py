@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from knowledge.text import keywords
-from knowledge.time_scope import parse_time_scope, topical_words
+from knowledge.time_scope import intents, parse_time_scope, topical_words
 from tests.conftest import PARIS
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=PARIS)  # a Sunday
@@ -293,3 +293,16 @@ def test_which_items_took_place_are_the_past_ones():
 def test_a_call_open_to_someone_is_who_may_apply_not_a_list_of_open_calls(question, kind, ahead):
     scope = parse_time_scope(question, NOW)
     assert (scope.kind, scope.upcoming_only) == (kind, ahead)
+
+
+@pytest.mark.parametrize("text, asked", [
+    ("How do I apply?", {"how"}), ("Comment adhérer au cluster ?", {"how"}), ("Wie werde ich Mitglied?", {"how"}),
+    ("Who can apply for the label?", {"who"}), ("Qui peut candidater ?", {"who"}), ("Eligibility conditions", {"who"}),
+    ("Wer kann sich bewerben?", {"who"}),
+    ("How much does membership cost?", {"price"}), ("Wie hoch ist der Mitgliedsbeitrag?", {"price"}),
+    ("Montant de la cotisation", {"price"}), ("Prise en charge des frais", {"price"}),
+    ("When is the summit?", {"when"}), ("Contact", {"contact"}),
+    ("Les entreprises qui innovent en santé", set()), ("Financements régionaux", set()),
+])
+def test_what_a_question_asks_and_a_heading_answers_is_read_in_any_language(text, asked):
+    assert intents(text) == asked
