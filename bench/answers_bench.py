@@ -15,8 +15,10 @@ dev set; "abst. recall" is on the set's own unanswerable questions, "abst. recal
 answerable question asked with its expected sources left out (`eval --remove-gold`), "false abst. rate" the
 share of answerable questions (gold present) the bot declined, "source cited" the share of answerable
 questions whose answer cites an expected source (what the member sees; compare with hit@5), "sources per
-answer" how many it cites, "answer lang" the share of answers whose text (quotes included, as the member
-reads it) is in the question's language; all next to the naive baseline
+answer" how many it cites, "span cited" / "span in answer" the share of answers with an expected answer
+span whose cited passages / own text (what the member reads, "[n]" markers left out) hold it, "answer
+lang" the share of answers whose text (quotes included, as the member reads it) is in the question's
+language; all next to the naive baseline
 (RecursiveCharacterTextSplitter(1000, 200) + Chroma.from_documents + similarity_search top-4, same
 embeddings; it returns 4 chunks, so its hit@5 is a hit@4 and it never abstains).
 Latency: retrieval alone and the whole extractive answer, p50/p95 over the dev questions, on a generated
@@ -179,7 +181,7 @@ def quality(sets: list[str], model: str, overrides: dict[str, object], modes: li
                                                 questions)
                         rows.append([name, "naive (top 4)", sum(1 for q in questions if q.get("answerable", True)),
                                      f"{base['hit@1']:.2f}", f"{base['hit@5']:.2f}", "", "", f"{base['hit@5']:.2f}",
-                                     4.0, "", "", "", "", "", f"{base['p50']:.0f}", f"{base['p95']:.0f}"])
+                                     4.0, "", "", "", "", "", "", f"{base['p50']:.0f}", f"{base['p95']:.0f}"])
                         continue
                     limit = llm_questions if mode == "local" else None
                     extra = llm if mode == "local" else {}
@@ -195,8 +197,8 @@ def quality(sets: list[str], model: str, overrides: dict[str, object], modes: li
                                  metrics["mrr@10"], metrics["source_in_citations"], metrics["sources_cited_avg"],
                                  metrics["abstention_recall"], removed["abstention_recall"],
                                  metrics["false_abstention_rate"], metrics["span_in_citations"],
-                                 metrics["answer_in_question_language"], metrics["latency_p50_ms"],
-                                 metrics["latency_p95_ms"]])
+                                 metrics["span_in_answer"], metrics["answer_in_question_language"],
+                                 metrics["latency_p50_ms"], metrics["latency_p95_ms"]])
                 release_embedded_store(settings.store_path)
         finally:
             if server is not None:
@@ -261,7 +263,7 @@ def main() -> None:
     print(f"model: {args.model}" + "".join(f"; {k}={v}" for k, v in overrides.items()))
     print(table(["set", "mode", "questions", "hit@1", "hit@5", "hit@5 by lang", "MRR@10", "source cited",
                  "sources per answer", "abst. recall", "abst. recall (gold removed)", "false abst. rate",
-                 "span cited", "answer lang", "p50 ms", "p95 ms"],
+                 "span cited", "span in answer", "answer lang", "p50 ms", "p95 ms"],
                 quality(args.sets.split(","), args.model, overrides, modes, args.llm_questions)))
     if args.latency_chunks <= 0:
         return

@@ -63,6 +63,9 @@ def load_questions(path: Path) -> list[dict]:
     return rows
 
 
+_CITATION_MARK = re.compile(r"\s*\[\d+\]\s*")
+
+
 def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
@@ -95,6 +98,7 @@ class _Tally:
     ranks: list[int | None] = field(default_factory=list)
     abstain_pairs: list[tuple[bool, bool]] = field(default_factory=list)  # (abstained, answerable)
     span_hits: list[bool] = field(default_factory=list)
+    quoted_hits: list[bool] = field(default_factory=list)  # the expected span in the answer's own text
     cited_hits: list[bool] = field(default_factory=list)  # an expected source among those the answer cites
     cited_counts: list[int] = field(default_factory=list)  # sources cited per (non-abstained) answer
     language_ok: list[bool] = field(default_factory=list)
@@ -114,6 +118,8 @@ class _Tally:
         if answerable and row.get("answer") and not reply.abstained:
             cited = " ".join(s.snippet for s in reply.sources) + " " + reply.answer
             self.span_hits.append(_norm(row["answer"]) in _norm(cited))
+            # ... and in what the member reads (quotes joined again: "[1]" markers and line breaks left out)
+            self.quoted_hits.append(_norm(row["answer"]) in _norm(_CITATION_MARK.sub(" ", reply.answer)))
         if not reply.abstained and row.get("lang"):  # the reply's language as the member reads it, quotes included
             self.language_ok.append(detect_language(reply.answer, default="?") == row["lang"])
 
@@ -139,6 +145,7 @@ class _Tally:
             "sources_cited_avg": (round(sum(self.cited_counts) / len(self.cited_counts), 2)
                                   if self.cited_counts else None),
             "span_in_citations": _share(self.span_hits),
+            "span_in_answer": _share(self.quoted_hits),
             "answer_in_question_language": _share(self.language_ok),
             "latency_p50_ms": round(_percentile(self.latencies, 0.5), 1),
             "latency_p95_ms": round(_percentile(self.latencies, 0.95), 1),

@@ -312,7 +312,9 @@ class ExtractiveAnswerer(Answerer):
             float(np.dot(vector, query))
             + ranking.quote_overlap_weight * overlap(f"{pool[index].metadata.get('title', '')} {heading} {sentence}")
             - ranking.quote_rank_penalty * index
-            for (index, heading, _, sentence), vector in zip(units, vectors)
+            + (ranking.quote_lead_bonus if position < ranking.quote_lead_sentences and _opens_its_page(pool[index])
+               else 0.0)
+            for (index, heading, position, sentence), vector in zip(units, vectors)
         ]
 
     def _choose(self, question: Question, pool: list[Hit], units: list[tuple[int, str, int, str]],
@@ -505,6 +507,12 @@ def _same_item(one: Hit, other: Hit) -> bool:
     calendar may give every event its agenda's address)."""
     return (str(one.metadata.get("title", "")) == str(other.metadata.get("title", ""))
             and one.metadata.get("source_id") == other.metadata.get("source_id"))
+
+
+def _opens_its_page(hit: Hit) -> bool:
+    """Whether a chunk is the first of its document (ids are `source_id:index`; not a calendar's or a table's
+    record)."""
+    return hit.metadata.get("kind") not in {"event", "funding_call"} and hit.id.rsplit(":", 1)[-1] == "0"
 
 
 def _about_the_question(hit: Hit) -> bool:

@@ -91,6 +91,10 @@ class Ranking:
     quote_rank_penalty: float = 0.05  # ... minus this per rank of its passage
     quote_heading_bonus: float = 0.3  # a section whose heading carries the question's words is preferred
     quote_margin: float = 0.15  # a one-line section is completed by sentences scoring within this of it
+    # A page's opening sentences usually answer what its title asks (a fiche's "Oui.", "Non, la CNIL n'est pas
+    # compétente ..."): the first `quote_lead_sentences` of a document's first chunk score this much more.
+    quote_lead_bonus: float = 0.1
+    quote_lead_sentences: int = 2
     # When other sources come close to the quoted ones, the answer names them too ("Also on this: ..."), best
     # first, so the member sees the right one even when retrieval cannot tell them apart: a source is close
     # when its fused score is at least `cite_closeness` × the best one's (the fused score, not the cosine:

@@ -48,3 +48,18 @@ def test_the_false_abstention_rate_is_a_share_of_answerable_questions():
     metrics = tally.metrics(5)
     assert (metrics["false_abstentions"], metrics["false_abstention_rate"]) == (1, 0.25)
     assert metrics["abstention_recall"] == 1.0
+
+
+@pytest.mark.parametrize("answer, in_cited, in_answer", [
+    # the expected span quoted across two sentences: the "[1]" markers and the line break do not split it
+    ("Here is what the cluster's sources say:\nLa cotisation annuelle d'une PME de moins de 50 salariés est de "
+     "900 EUR HT. [1]\nUne start-up de moins de 3 ans paie 300 EUR HT. [1]", True, True),
+    # only the source holds it: the member did not read it
+    ("Here is what the cluster's sources say:\nThe membership page gives the fees. [1]", True, False),
+])
+def test_the_expected_span_is_looked_for_in_the_cited_passages_and_in_the_answer_text(answer, in_cited, in_answer):
+    tally = _Tally()
+    tally.add({"question": "How much is the membership fee?", "expected": ["adhesion.md"],
+               "answer": "900 EUR HT. Une start-up de moins de 3 ans"}, reply(answer))
+    metrics = tally.metrics(1)
+    assert (metrics["span_in_citations"], metrics["span_in_answer"]) == (float(in_cited), float(in_answer))
