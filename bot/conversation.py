@@ -243,7 +243,8 @@ class Concierge:
         mentions, or carries not the question's topic."""
         language, listing = question.language, question.listing
         contact = self._contacts.get(language) or self._contacts["en"]
-        if self._ranking.unsure(hits + ([outside] if outside else []), language) or not (hits or outside):
+        if self._ranking.unsure(hits + ([outside] if outside else []), language, question.scope.kind) \
+                or not (hits or outside):
             logger.info("abstained confidence=%.3f language=%s",
                         self._ranking.confidence(hits + ([outside] if outside else [])), language)
             logger.debug("abstained question=%r", question_text[:200])

@@ -124,10 +124,12 @@ class Ranking:
             return 0.0
         return max(self.confidence_dense_weight * h.dense + self.confidence_coverage_weight * h.coverage for h in top)
 
-    def unsure(self, hits: Sequence[Hit], language: str | None) -> bool:
+    def unsure(self, hits: Sequence[Hit], language: str | None, kind: str | None = None) -> bool:
         """Whether the best passages are too weak to answer from ("I don't know").
 
-        Keyword coverage says something only in the question's own language: with a first passage in it, the
+        A first passage in another language whose title carries every topic word of the question (and of the
+        `kind` it asks about, if any) is answered from. Keyword coverage says something only in the question's
+        own language: with a passage in it among the first, the
         answer needs one of them to hold every keyword of the question or to stand out from the index in
         meaning (`Hit.standout`, when the index is large enough to measure it); otherwise (passages in another
         language, a small index) `confidence` must reach `min_confidence`.
@@ -140,12 +142,15 @@ class Ranking:
         top = hits[: self.confidence_passages]
         if not top or max(h.dense for h in top) < self.min_similarity:
             return True
+        if (top[0].title_match >= 1.0 and top[0].metadata.get("language") != language
+                and kind in (None, top[0].metadata.get("kind"))):
+            # across languages its title carries every topic word, where keywords cannot match ("Le webinaire
+            # EHDS ...": "Webinar — European Health Data Space"), and it is of the kind asked about, if any
+            return False
         same = [h for h in top if language and h.metadata.get("language") == language]
         standouts = [h.standout for h in hits if h.standout is not None]  # the passage nearest in meaning
         if same and standouts:
             return max(h.coverage for h in same) < 1.0 and max(standouts) < self.min_standout
-        if top[0].title_match >= 1.0 and top[0].metadata.get("language") != language:
-            return False  # across languages its title carries every topic word, where keywords cannot match
         if standouts and max(standouts) >= self.min_standout_across:
             return False
         return self.confidence(hits) < self.min_confidence

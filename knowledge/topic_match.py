@@ -198,6 +198,27 @@ def _compound_of(term: str, words: Sequence[str]) -> bool:
         len(w) >= 4 and w != folded and folded.endswith(w) for w in map(fold, words))
 
 
+# Words an acronym leaves out ("Salon of the ..."): articles, prepositions, conjunctions
+_INITIALS_SKIP = frozenset("of for and the to in on a an de du des la le les et en pour aux au d l für und der die "
+                           "das von zu im".split())
+
+
+def spelled_by_initials(term: str, title: str) -> bool:
+    """Whether an acronym of the question (3 to 6 capitals) is spelled by the initials of words in a row of a
+    title ("EHDS": "European Health Data Space"), words like "of", "de" left out.
+
+    >>> spelled_by_initials("EHDS", "Webinar — European Health Data Space: what changes"), spelled_by_initials(
+    ...     "EHDS", "Health Data Hub")
+    (True, False)
+    """
+    if not (3 <= len(term) <= 6 and term.isalpha() and term.isupper()):
+        return False
+    words = [w for w in re.findall(r"[^\W\d_]+", title) if w.lower() not in _INITIALS_SKIP]
+    initials = "".join(w[0].upper() for w in words)
+    return term in initials and any("".join(w[0].upper() for w in words[i:i + len(term)]) == term
+                                    for i in range(len(words)))
+
+
 _PART_LIKENESS = 0.75
 
 
@@ -266,7 +287,7 @@ class TopicMatcher:
             item_terms = (topic_terms(title) + topic_terms(text))[:_DESCRIPTION_TERMS]
             acronyms = {a.upper() for a in _ACRONYM.findall(f"{title} {text}")} if any(forms.values()) else set()
             out.append([bool((stems[term] and stems[term] <= words) or not forms[term].isdisjoint(acronyms)
-                             or _compound_of(term, item_terms)
+                             or _compound_of(term, item_terms) or spelled_by_initials(term, title)
                              or self._same_meaning(term, item_terms, similar)) for term in terms])
         return out
 
@@ -283,6 +304,8 @@ class TopicMatcher:
         missing = [name for name in names if not (stems[name] and stems[name] <= words)]
         if not missing:
             return []
+        # an acronym spelled by a title's initials ("EHDS": "European Health Data Space")
+        missing = [name for name in missing if not any(spelled_by_initials(name, title) for title, _ in items)]
         close = items[:compared]
         # A name joined by an apostrophe ("Innov'Up") is a coined word: its vector sits near its parts'
         # ("innovation"), so only its own letters find it.

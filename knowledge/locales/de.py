@@ -190,7 +190,7 @@ GENERIC_WORDS = """veranstaltung veranstaltungen konferenz konferenzen schulung 
     termin treffen forderaufruf forderaufrufe aufruf aufrufe ausschreibung ausschreibungen forderprogramm
     forderung forderungen frist fristen nachste nachsten nachster kommende kommenden bevorstehende geplante
     offen offene offenen noch laufende laufen vergangene wann welche welcher welches sind ist gibt der das monat woche
-    jahr heute morgen vor nach bis diesen dieser endet enden schliesst schliessen lauft ablauf"""
+    jahr heute morgen vor nach bis diesen dieser endet enden schliesst schliessen lauft ablauf sprache sprachen"""
 # The kinds of event a listing prefers when some of its items are of them ("Any workshops in June?": the workshops,
 # not the drinks; every event of the month when none is), as plain words, with the kind they name in every language.
 KIND_NOUNS = {"workshop": "workshop", "workshops": "workshop", "webinar": "webinar", "webinare": "webinar",

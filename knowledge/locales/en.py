@@ -180,7 +180,7 @@ GENERIC_WORDS = """event events workshop workshops webinar webinars summit confe
     session agenda calendar call calls funding grant grants deadline deadlines closes closing upcoming next
     coming future soon planned open still currently past previous when which what month week year today
     tomorrow before after this lists list there any show tell give thing things stuff something anything happening
-    happen happens going close end ends ending"""
+    happen happens going close end ends ending language languages"""
 # The kinds of event a listing prefers when some of its items are of them ("Any workshops in June?": the workshops,
 # not the drinks; every event of the month when none is), as plain words, with the kind they name in every language.
 KIND_NOUNS = {"workshop": "workshop", "workshops": "workshop", "webinar": "webinar", "webinars": "webinar",

@@ -182,7 +182,7 @@ GENERIC_WORDS = """evenement evenements atelier ateliers webinaire sommet rencon
     journee journees calendrier appel appels projet projets aap financement financements subvention subventions date
     limite cloture cloturent concours prochain prochaine prochains prochaines venir bientot ouvert ouverts
     ouverte ouvertes encore cours passe passes quand lieu quel quels quelle quelles mois semaine annee demain
-    avant apres ce cette liste truc trucs chose choses quelque ferme ferment fermer fermeture"""
+    avant apres ce cette liste truc trucs chose choses quelque ferme ferment fermer fermeture langue langues"""
 # The kinds of event a listing prefers when some of its items are of them ("Any workshops in June?": the workshops,
 # not the drinks; every event of the month when none is), as plain words, with the kind they name in every language.
 KIND_NOUNS = {"atelier": "workshop", "ateliers": "workshop", "webinaire": "webinar", "webinaires": "webinar",

@@ -41,11 +41,12 @@ def ask(services: Services, text: str, day: str):  # noqa: ANN201
 def test_the_answers_cite_the_event_asked_about_and_decline_the_events_the_calendar_lacks(calendar):
     metrics = evaluate(calendar, CALENDAR / "qa.jsonl")
     # Measured: hit@5 0.94 (0.92 before the rank by meaning counted again for events in another language than
-    # the question), the right event cited 0.875 (0.80; 0.69 before that), 9.4% of answerable questions declined
-    # (12.5%; 19% before that), every question about an event the calendar lacks declined.
+    # the question), the right event cited 0.89 (0.875 before acronyms spelled by titles; 0.80 before the rank
+    # by meaning; 0.69 before that), 7.8% of answerable questions declined (9.4%; 12.5%; 19%), every question
+    # about an event the calendar lacks declined.
     assert metrics["hit@5"] >= 0.93, metrics
-    assert metrics["source_in_citations"] >= 0.85, metrics
-    assert metrics["false_abstention_rate"] <= 0.10, metrics
+    assert metrics["source_in_citations"] >= 0.88, metrics
+    assert metrics["false_abstention_rate"] <= 0.08, metrics
     assert metrics["abstention_recall"] == 1.0, metrics
 
 
@@ -136,3 +137,27 @@ def test_french_events_near_in_meaning_do_not_pass_an_english_page_holding_more_
     # export voucher, or the answer was "I don't know".
     reply = ask(sample_and_calendar, question, "2026-11-25")
     assert not reply.abstained and reply.sources[0].title == "Digital health export voucher", reply.answer
+
+
+@pytest.mark.parametrize("question", ["Le webinaire EHDS c'est en quelle langue ?",
+                                      "Which language is the EHDS webinar in?",
+                                      "In welcher Sprache ist das EHDS-Webinar?"])
+def test_an_acronym_spelled_by_an_english_title_finds_the_event_in_any_language(calendar, question):
+    # "EHDS" is nowhere in the event's text, only the initials of its title's "European Health Data Space";
+    # "langue" is what is asked, not what it is about. The French question was declined: a French event in the
+    # three best passages made retrieval's confidence read keywords, which cannot match across languages.
+    reply = ask(calendar, question, "2027-03-01")
+    assert not reply.abstained and reply.sources[0].url == EVENTS + "webinar-european-health-data-space"
+    assert "In English" in reply.answer
+
+
+@pytest.mark.parametrize("question, said", [("Quelle est la date limite de l'EIC Accelerator ?", "4 mars 2027"),
+                                            ("What is the deadline of the cybersecurity call?", None)])
+def test_a_title_in_another_language_answers_only_for_the_kind_asked(sample_and_calendar, question, said):
+    # The French "Atelier : cybersécurité des dispositifs médicaux" carries the topic of "the cybersecurity call"
+    # in its title, but it is a workshop, not a call: "I don't know" (the sample has no such call).
+    reply = ask(sample_and_calendar, question, "2026-11-25")
+    if said is None:
+        assert reply.abstained and reply.sources == [], reply.answer
+    else:
+        assert not reply.abstained and said in reply.answer, reply.answer

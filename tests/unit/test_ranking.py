@@ -114,3 +114,13 @@ def test_a_question_asking_nothing_particular_keeps_the_order():
     a, b = _section(0, "Label > How to apply", 0.3), _section(1, "Label > Who can apply", 0.2)
     answering_section_first([a, b], "Tell me about the label")
     assert (a.score, b.score) == (0.3, 0.2)
+
+
+def test_a_title_carrying_the_question_across_languages_is_answered_from_if_of_the_kind_asked():
+    english = Hit("en", "", {"language": "en", "kind": "event"}, dense=0.22, title_match=1.0, standout=1.7)
+    french = Hit("fr", "", {"language": "fr", "kind": "event"}, dense=0.20, coverage=0.3, standout=1.3)
+    assert not Ranking().unsure([english, french], "fr")  # a French passage beside it no longer decides
+    assert not Ranking().unsure([english, french], "fr", kind="event")
+    assert Ranking().unsure([english, french], "fr", kind="funding_call")  # "the cybersecurity call": a workshop
+    english.title_match = 0.0
+    assert Ranking().unsure([english, french], "fr")
