@@ -124,6 +124,12 @@ class Reply:
     retrieved: list[dict[str, str]] = field(default_factory=list)  # ranking before answering (evaluation)
     confidence: float = 0.0
 
+    @property
+    def unanswered(self) -> bool:
+        """What the staff report counts as a gap: declined, or "none then; the next one is ..." (the window asked
+        about held nothing: a demand the calendar did not meet)."""
+        return self.abstained or self.note == "next_after"
+
     def as_dict(self) -> dict[str, object]:
         return {"question": self.question, "language": self.language, "answer": self.answer,
                 "abstained": self.abstained, "sources": [s.as_dict() for s in self.sources],

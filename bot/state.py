@@ -247,7 +247,7 @@ class BotState:
             cursor = self._db.execute(
                 "INSERT INTO answers (platform, channel, thread, user, role, question, answer, sources, abstained, at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (platform, channel, thread, user, role, reply.question, reply.answer, sources, int(reply.abstained),
+                (platform, channel, thread, user, role, reply.question, reply.answer, sources, int(reply.unanswered),
                  self._now()))
             return int(cursor.lastrowid or 0)  # always set after an INSERT
 

@@ -176,7 +176,6 @@ class ExtractiveAnswerer(Answerer):
         following = None if ordered else self._next_named(question, field_name)
         # The item the question named (outside the window) answers it: said as before ("EIC Accelerator: open
         # until 4 March"), and when it is a past occurrence of what comes next, the next one is said instead.
-        named_one = outside is not None
         if outside is not None and following is not None and _same_item(outside, following):
             if status_of(outside.metadata, question.now) in ("upcoming", "open"):
                 following = None
@@ -194,10 +193,9 @@ class ExtractiveAnswerer(Answerer):
                 ref = source_ref(len(sources) + 1, following, question.now, _first_line(following.text))
                 sources.append(ref)
                 lines.append(f"{t['next_after']}{colon} {self._item_line(ref, following, question.language)}")
-            # Nothing in the window answers and the question named nothing found: still an "I don't know" (the
-            # staff report counts it unanswered), with a pointer to the next one.
-            return Answer("\n".join(lines), question.language, sources,
-                          abstained=not sources or (following is not None and not named_one),
+            # Nothing in the window answers: "none then; the next one is ..." answers "Is there an AI workshop
+            # next week?" (with its source); the staff report still lists it among the gaps (`Reply.unanswered`).
+            return Answer("\n".join(lines), question.language, sources, abstained=not sources,
                           note="next_after" if following is not None else "nothing_listed")
         # "Funding calls still open: none; these were cancelled:" rather than a cancelled call listed as open.
         lines.append(f"{heading}{colon} {t['only_cancelled']}" if only_cancelled else f"{heading}{colon}")

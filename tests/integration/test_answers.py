@@ -255,8 +255,8 @@ def test_a_listing_with_nothing_in_the_window_names_the_next_one_after_it(servic
     assert [s.title for s in reply.sources] == ["Atelier IA en santé"]
     got = reply.answer.splitlines()
     assert got[0] == lines[0] and got[1].startswith(lines[1]) and len(got) == 2
-    # Still a question the window does not answer: staff see it among the gaps of the week.
-    assert reply.abstained and reply.note == "next_after"
+    # Answered ("no; the next one is ..."), but the window held nothing: staff see it among the gaps of the week.
+    assert not reply.abstained and reply.note == "next_after" and reply.unanswered
     assert "https://kb.test/atelier-ia" in [r["url"] for r in reply.retrieved], "what it was answered from"
 
 
@@ -265,7 +265,8 @@ def test_a_window_holding_only_other_items_names_the_next_one_about_the_question
     assert reply.answer.splitlines() == [
         "Events (from 1 December 2026 to 31 December 2026): nothing matches your question.",
         "The next one after that: Webinar on MDR clinical evaluation — on 14 January 2027, 11:00, Online [1]"]
-    assert reply.abstained and [s.title for s in reply.sources] == ["Webinar on MDR clinical evaluation"]
+    assert not reply.abstained and reply.unanswered  # answered, and a gap for staff
+    assert [s.title for s in reply.sources] == ["Webinar on MDR clinical evaluation"]
     french = ask(services, "Quels appels pour les start-up clôturent avant février ?")  # only Innov'Santé then
     assert french.answer.splitlines()[-1].startswith("Le suivant : EIC Accelerator — ouvert jusqu'au 4 mars 2027")
 

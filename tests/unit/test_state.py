@@ -64,3 +64,14 @@ def test_gaps_are_unanswered_or_down_voted(tmp_path):
     assert state.record_feedback(good, "U2", True) and state.record_feedback(bad, "U2", False)
     assert not state.record_feedback(999, "U2", False), "feedback on an unknown answer is refused"
     assert [(g.question, g.reason) for g in state.gaps()] == [("unknown", "no answer"), ("disliked", "marked unhelpful")]
+
+
+def test_none_in_the_window_then_the_next_one_is_answered_but_still_a_gap(tmp_path):
+    # "Is there an AI workshop next week?" -> "nothing matches; the next one after that: ... 10 December": the
+    # member got an answer, the staff report still sees a week the calendar did not cover
+    state = BotState(tmp_path / "s.sqlite3", clock=CLOCK)
+    later = Reply(question="AI workshop next week?", language="en", answer="none; the next one ...",
+                  abstained=False, sources=[], note="next_after")
+    state.record_answer("slack", "C1", "1", "U1", "member", later)
+    state.record_answer("slack", "C1", "2", "U1", "member", reply("answered"))
+    assert [g.question for g in state.gaps()] == ["AI workshop next week?"]
