@@ -23,7 +23,7 @@ from knowledge.ranking import Hit, Ranking
 from knowledge.retrieval import Retriever
 from knowledge.store import StoreError, StoreUnavailable
 from knowledge.text import fold, keywords
-from knowledge.time_scope import TimeScope, asks_date, item_noun, parse_time_scope, says_next_or_past
+from knowledge.time_scope import TimeScope, asks_date, item_noun, names_a_call, parse_time_scope, says_next_or_past
 from knowledge.topic_match import TopicMatcher, question_names, question_terms
 
 _DATED_KINDS = frozenset({"event", "funding_call"})
@@ -191,7 +191,11 @@ class Concierge:
             found_kind = str(hits[0].metadata.get("kind", "")) if hits else ""
             if not scope.kind and not scope.asks_when and asks_date(query):
                 # "Quand ferme i-Nov ?": the call or event it names has the date, not the guide that mentions it
-                dated = next((h for h in hits[:3] if h.metadata.get("kind") in _DATED_KINDS and h.named), None)
+                # (when the question says nothing else, or its title carries it: "Quand faut-il prendre rendez-vous
+                # pour préparer l'EIC Accelerator ?" asks the guide, not the call's deadline)
+                bare = not question_terms(query)
+                dated = next((h for h in hits[:3] if h.metadata.get("kind") in _DATED_KINDS and h.named
+                              and (bare or h.title_match >= 1.0)), None)
                 found_kind = str(dated.metadata["kind"]) if dated is not None else ""
                 scope = replace(scope, asks_when=dated is not None)
             if not scope.kind and scope.asks_when and found_kind in _DATED_KINDS:
@@ -249,8 +253,8 @@ class Concierge:
         mentions, or carries not the question's topic."""
         language, listing = question.language, question.listing
         contact = self._contacts.get(language) or self._contacts["en"]
-        if self._ranking.unsure(hits + ([outside] if outside else []), language, question.scope.kind) \
-                or not (hits or outside):
+        named_kind = "funding_call" if names_a_call(question_text) else None  # "when is" alone says no kind
+        if self._ranking.unsure(hits + ([outside] if outside else []), language, named_kind) or not (hits or outside):
             logger.info("abstained confidence=%.3f language=%s",
                         self._ranking.confidence(hits + ([outside] if outside else [])), language)
             logger.debug("abstained question=%r", question_text[:200])

@@ -318,8 +318,8 @@ class ExtractiveAnswerer(Answerer):
     def _choose(self, question: Question, pool: list[Hit], units: list[tuple[int, str, int, str]],
                 scores: list[float]) -> list[int]:
         """The sentences to quote: the best section (a window of it when long), completed when it is one line.
-        Of the best section's source, the section whose heading answers what the question asks is preferred
-        ("Who can apply?": "Eligibility", not "How to apply"; `knowledge.time_scope.intents`)."""
+        Of the best section's page, a section whose heading answers what the question asks scores more ("Who
+        can apply?": "Eligibility", not "How to apply"; `knowledge.time_scope.intents`)."""
         ranking = self._ranking
         asked = set(keywords(question.text))
         asks = intents(question.text)
@@ -333,10 +333,11 @@ class ExtractiveAnswerer(Answerer):
             return max(scores[i] for i in sections[key]) + ranking.quote_heading_bonus * share
 
         best = max(sections, key=section_score)
-        answering = [key for key in sections if asks & intents(key[1])
-                     and pool[key[0]].source_key == pool[best[0]].source_key]
-        if answering and best not in answering:  # within one page only: another page's "Costs" is not about it
-            best = max(answering, key=section_score)
+        # ... and of its page, the section whose heading answers what the question asks scores a heading's bonus
+        # more (within one page only: another page's "Costs" is not about the call asked for)
+        page = pool[best[0]].source_key
+        best = max((key for key in sections if pool[key[0]].source_key == page),
+                   key=lambda key: section_score(key) + (ranking.quote_heading_bonus if asks & intents(key[1]) else 0))
         section = sections[best]
         if len(section) > self._max_sentences + 1:  # a long section: the window around its best sentence
             best_at = max(range(len(section)), key=lambda j: scores[section[j]])

@@ -34,8 +34,8 @@ def detect_language(text: str, default: str = "en") -> str:
         # The opening words ("When was...", "Quand a lieu...") say more than a quoted name further on.
         weight = 2.0 if position < 3 else 1.0
         word = match.group(0).lower()
-        if word == "i" and match.group(0) != "I":
-            continue  # English writes "I" capitalised; "i-Nov", "e-santé" name things
+        if word == "i" and text[match.end():match.end() + 1] == "-":
+            continue  # "i-Nov", "e-santé" name things; "am i eligible" is English
         head = ""
         if "'" in word:  # élisions: l'appel, d'innovation
             head, word = word.split("'", 1)[0] + "'", word.split("'", 1)[1]

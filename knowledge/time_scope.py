@@ -246,6 +246,16 @@ def says_next_or_past(question: str) -> bool:
     return bool(_UPCOMING.search(text) or _PAST.search(text))
 
 
+def names_a_call(question: str) -> bool:
+    """Whether a question names a call by its noun ("the cybersecurity call", "l'appel", "der Aufruf"), not
+    only by a deadline word.
+
+    >>> names_a_call("What is the deadline of the cybersecurity call?"), names_a_call("When does i-Nov close?")
+    (True, False)
+    """
+    return bool(_CALL_NOUNS.search(_plain(question)))
+
+
 def asks_date(question: str) -> bool:
     """Whether a question asks for a date or a time ("When is the Demo Day?", "C'est quand ?", "Wann ist ...").
 

@@ -199,21 +199,23 @@ def _compound_of(term: str, words: Sequence[str]) -> bool:
 
 
 # Words an acronym leaves out ("Salon of the ..."): articles, prepositions, conjunctions
-_INITIALS_SKIP = frozenset("of for and the to in on a an de du des la le les et en pour aux au d l für und der die "
-                           "das von zu im".split())
+_INITIALS_SKIP = frozenset("of for and the to in on a an with by de du des la le les et en pour aux au à sur d l "
+                           "für und der die das von zu im mit".split())
 
 
 def spelled_by_initials(term: str, title: str) -> bool:
-    """Whether an acronym of the question (3 to 6 capitals) is spelled by the initials of words in a row of a
-    title ("EHDS": "European Health Data Space"), words like "of", "de" left out.
+    """Whether an acronym of the question (4 to 6 capitals) is spelled by the initials of words in a row of a
+    title ("EHDS": "European Health Data Space"), words like "of", "de" left out. Not 3 letters: "MDR" would
+    be "Matinale Data & RGPD", "PME" "Prix Medtech Europe".
 
     >>> spelled_by_initials("EHDS", "Webinar — European Health Data Space: what changes"), spelled_by_initials(
     ...     "EHDS", "Health Data Hub")
     (True, False)
     """
-    if not (3 <= len(term) <= 6 and term.isalpha() and term.isupper()):
+    if not (4 <= len(term) <= 6 and term.isalpha() and term.isupper()):
         return False
-    words = [w for w in re.findall(r"[^\W\d_]+", title) if w.lower() not in _INITIALS_SKIP]
+    # "e-santé" is one word
+    words = [w for w in re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)*", title) if w.lower() not in _INITIALS_SKIP]
     initials = "".join(w[0].upper() for w in words)
     return term in initials and any("".join(w[0].upper() for w in words[i:i + len(term)]) == term
                                     for i in range(len(words)))
@@ -304,8 +306,6 @@ class TopicMatcher:
         missing = [name for name in names if not (stems[name] and stems[name] <= words)]
         if not missing:
             return []
-        # an acronym spelled by a title's initials ("EHDS": "European Health Data Space")
-        missing = [name for name in missing if not any(spelled_by_initials(name, title) for title, _ in items)]
         close = items[:compared]
         # A name joined by an apostrophe ("Innov'Up") is a coined word: its vector sits near its parts'
         # ("innovation"), so only its own letters find it.

@@ -151,8 +151,9 @@ TIME_WORDS: dict[str, list[str]] = {
     "amount": [r"eur", "euros?", "chf", "usd", "gbp", "free", "no charge", "at no cost", "complimentary"],
     # What else a question asks, read against a section's heading ("Who can apply?" ~ "Eligibility", "How do I
     # apply?" ~ "How to apply", "Wer kann sich bewerben?" ~ "Who can apply"): `knowledge.time_scope.intents`.
-    "who": ["who", "whom", r"eligib\w*"],
-    "how": [r"how (?:do|does|did|can|could|should|would|to|is|are|will)"],
+    "who": [r"who (?:can|may|is eligible|are eligible|qualifies|is it for)", "for whom", "eligibility",
+            r"eligible (?:applicants?|companies|organi[sz]ations?|participants?)", r"target groups?"],
+    "how": [r"how (?:do|can|could|should) (?:i|we|you|one)\b", "how to", r"how (?:it|does it|this) works?"],
     "contact": [r"contacts?", "get in touch"],
     "open": ["open", "still open", "currently open", "active"],
     # Bare "last" is left out: "the last day to apply" is about the future.

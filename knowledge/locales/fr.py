@@ -153,10 +153,12 @@ TIME_WORDS: dict[str, list[str]] = {
     "when": ["quand", r"quelles? dates?", "quelle heure", "quel jour", "quels jours"],
     "price": [r"combien(?! d)", "prix", r"tarifs?", r"couts?", r"payante?s?", r"gratuite?s?", "payer", "frais",
               r"montants?", r"cotisations?"],
-    "who": [r"qui (?:peut|peuvent|doit|doivent|est concernee?s?|sont concernee?s?)", "pour qui", "a qui",
-            r"eligib\w*", r"beneficiaires?"],
-    "how": ["comment"],
-    "contact": [r"contacts?", "contacter", "joindre"],
+    # at the start only: "une entreprise qui peut ..." is a relative clause
+    "who": [r"^(?:a |pour )?qui (?:peut|peuvent|doit|doivent|est concernee?s?|sont concernee?s?)", "pour qui",
+            r"eligibilite", r"conditions d eligibilite", r"beneficiaires?"],
+    "how": [r"^comment (?!period\b|on\b)",
+            r"comment (?:faire|adherer|candidater|postuler|s inscrire|obtenir|proceder)"],
+    "contact": [r"contacts?", "contacter"],
     "amount": ["eur", "euros?", "chf", r"gratuite?s?", r"offerte?s?", "sans frais", "ht", "ttc"],
     "open": [r"ouverts?", r"ouvertes?", "en cours", r"encore ouverts?"],
     # Bare "dernier" is left out: "le dernier jour pour candidater" is about the future.

@@ -136,7 +136,7 @@ def test_a_greeting_or_a_thanks_is_answered_in_kind_not_searched(services, text,
     ("Wann endet der Aufruf EIC Accelerator?", "EIC Accelerator"),
 ])
 def test_closing_words_are_no_topic_of_a_call_question(services, question, title):
-    reply = ask(services, question)  # "ferme" was a topic word no call carries: "I don't know"
+    reply = ask(services, question)  # "end", "endet" were topic words no call carries: "I don't know"
     assert not reply.abstained and reply.sources[0].title == title
 
 

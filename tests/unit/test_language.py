@@ -51,3 +51,4 @@ def test_the_german_replies_themselves_read_as_german():
 def test_a_lower_case_i_in_a_name_is_not_english():
     assert detect_language("Quand ferme i-Nov ?") == "fr"
     assert detect_language("Can I apply?") == "en"
+    assert detect_language("am i eligible", default="fr") == "en", "chat writes a lower-case i too"

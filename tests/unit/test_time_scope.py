@@ -303,6 +303,11 @@ def test_a_call_open_to_someone_is_who_may_apply_not_a_list_of_open_calls(questi
     ("Montant de la cotisation", {"price"}), ("Prise en charge des frais", {"price"}),
     ("When is the summit?", {"when"}), ("Contact", {"contact"}),
     ("Les entreprises qui innovent en santé", set()), ("Financements régionaux", set()),
+    # what only looks like it (a review's examples)
+    ("Dans quel délai une entreprise qui doit notifier ?", set()), ("Quels documents faut-il joindre ?", set()),
+    ("Can I comment on the draft?", set()), ("Public comment period", set()), ("Dépenses éligibles", set()),
+    ("Gibt es Förderungen für Start-ups wie uns?", set()), ("Who sits on the committee?", set()),
+    ("Wie teuer ist die Mitgliedschaft?", {"price"}), ("How it works", {"how"}),
 ])
 def test_what_a_question_asks_and_a_heading_answers_is_read_in_any_language(text, asked):
     assert intents(text) == asked
