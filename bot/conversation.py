@@ -23,7 +23,15 @@ from knowledge.ranking import Hit, Ranking
 from knowledge.retrieval import Retriever
 from knowledge.store import StoreError, StoreUnavailable
 from knowledge.text import fold, keywords
-from knowledge.time_scope import TimeScope, asks_date, item_noun, names_a_call, parse_time_scope, says_next_or_past
+from knowledge.time_scope import (
+    TimeScope,
+    asks_date,
+    item_noun,
+    kinds_named,
+    names_a_call,
+    parse_time_scope,
+    says_next_or_past,
+)
 from knowledge.topic_match import TopicMatcher, question_names, question_terms
 
 _DATED_KINDS = frozenset({"event", "funding_call"})
@@ -286,8 +294,12 @@ class Concierge:
         records = records_of(hits, scope.kind)
         if noun is None or not records or hits[0].record_key != records[0].record_key:
             return False
-        found = self._names.terms_found([noun], [(str(h.metadata.get("title", "")), "") for h in records])
-        return [flags[0] for flags in found].count(True) == 1 and found[0][0]
+        titles = [str(h.metadata.get("title", "")) for h in records]
+        found = [flags[0] for flags in self._names.terms_found([noun], [(title, "") for title in titles])]
+        # ... or the same kind of event in another language ("der Gipfel": "Health Innovation Summit")
+        kind = kinds_named(noun)
+        found = [hit or bool(kind & kinds_named(title)) for hit, title in zip(found, titles)]
+        return found.count(True) == 1 and found[0]
 
     def _after_window(self, query: str, filters: Filters, language: str) -> list[Hit]:
         """The events (calls) after a listing's window ends, "next Tuesday" or "before March"; none for a window

@@ -144,7 +144,8 @@ TIME_WORDS: dict[str, list[str]] = {
               "termin", r"treffen", "wann ist", "wann findet",
               # kinds of events that also say what the event is about: not GENERIC_WORDS ("der nächste Hackathon")
               r"hackathons?", r"seminare?", r"stammtisch(?:e)?", r"fruhstucke?", r"vortrage?",
-              r"vortrag", r"tagung(?:en)?", r"kongress(?:e)?", r"sprechstunden?", r"empfange?", r"webinare?"],
+              r"vortrag", r"tagung(?:en)?", r"kongress(?:e)?", r"sprechstunden?", r"empfange?", r"webinare?",
+              "gipfel", r"meetups?", r"messen?", r"infotage?"],
     "call": [r"forderaufrufe?", r"aufrufe?", r"ausschreibung(?:en)?", r"forderprogramme?", r"forderung(?:en)?",
              r"fristen", "frist", r"bewerbungsfrist(?:en)?", r"einreichungsfrist(?:en)?"],
     "call_noun": [r"forderaufrufe?", r"aufrufe?", r"ausschreibung(?:en)?"],

@@ -123,3 +123,16 @@ def test_the_section_that_answers_what_is_asked_is_quoted(sample, question, said
     # apart, in any language; "Was kostet ...?" the French page's "Montant de la cotisation" from "Comment adhérer"
     reply = ask(sample, question)
     assert not reply.abstained and said in reply.answer and not_said not in reply.answer, reply.answer
+
+
+@pytest.mark.parametrize("question, said", [
+    ("Ist der Gipfel im März kostenlos für Mitglieder?", "Registration is free for members."),
+    ("Is the summit in March free for members?", "Registration is free for members."),
+    ("Wann ist der nächste Gipfel?", "Health Innovation Summit 2027 — am 23. März 2027"),
+])
+def test_the_summit_is_named_in_german_as_in_english(sample, question, said):
+    # "Gipfel" was no event word: the German question got the funding guide's "gratuitement"; and "der Gipfel im
+    # März" is the one summit of March (its title says "Summit": the same kind of event), not March's list
+    reply = ask(sample, question)
+    assert not reply.abstained and reply.sources[0].title == "Health Innovation Summit 2027", reply.answer
+    assert said in reply.answer, reply.answer
