@@ -202,7 +202,7 @@ class Concierge:
                 # (when the question says nothing else, or its title carries it: "Quand faut-il prendre rendez-vous
                 # pour préparer l'EIC Accelerator ?" asks the guide, not the call's deadline)
                 bare = not question_terms(query)
-                dated = next((h for h in hits[:3] if h.metadata.get("kind") in _DATED_KINDS and h.named
+                dated = next((h for h in hits[:3] if h.is_record and h.named
                               and (bare or h.title_match >= 1.0)), None)
                 found_kind = str(dated.metadata["kind"]) if dated is not None else ""
                 scope = replace(scope, asks_when=dated is not None)

@@ -511,7 +511,7 @@ def _same_item(one: Hit, other: Hit) -> bool:
 def _opens_its_page(hit: Hit) -> bool:
     """Whether a chunk is the first of its document (ids are `source_id:index`; not a calendar's or a table's
     record)."""
-    return hit.metadata.get("kind") not in {"event", "funding_call"} and hit.id.rsplit(":", 1)[-1] == "0"
+    return not hit.is_record and hit.id.rsplit(":", 1)[-1] == "0"
 
 
 def _about_the_question(hit: Hit) -> bool:

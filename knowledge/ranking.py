@@ -51,13 +51,12 @@ class Ranking:
     # A fifth, when the passages nearest in meaning are mostly in the question's language but some are not (a
     # calendar of French and English events): those in another language cannot earn a keyword rank, so their
     # rank by meaning is fused a second time, at `foreign_dense_weight`, when their cosine is at least
-    # `foreign_dense_floor` and `foreign_dense_lead` x the best one's in the question's language ("the hospital
+    # `foreign_dense_lead` x the best one's in the question's language ("the hospital
     # procurement day" is the "Journee achats hospitaliers", nearest in meaning, where English events won on
     # "hospital" and "day"). It never lifts one above a passage in the question's language that holds more of
     # the question's keywords. Mostly in another language: `translated_keyword_weight` instead. 0 turns it off.
     foreign_dense_weight: float = 2.0
     foreign_dense_lead: float = 0.7
-    foreign_dense_floor: float = 0.0
     rare_name_share: float = 0.05  # a question's name singles passages out when at most this share of chunks has it
     kind_boost: float = 1.25  # "when was the X day?": an event is the likelier answer than a guide naming it
     max_per_source: int = 2  # chunks of one document (one event series or call of a table) in the answer
@@ -172,10 +171,15 @@ class Hit:
     named: bool = False  # it carries a rare name of the question ("Innov'Santé", "EIC")
 
     @property
+    def is_record(self) -> bool:
+        """An event or a call (a calendar's or a table's record), not a document's chunk."""
+        return self.metadata.get("kind") in {"event", "funding_call"}
+
+    @property
     def source_key(self) -> str:
         """What the per-source cap counts: a document, or one event series / one call of a table."""
         source = str(self.metadata.get("source_id", self.id.rsplit(":", 1)[0]))
-        if self.metadata.get("kind") in {"event", "funding_call"}:
+        if self.is_record:
             return f"{source}#{self.metadata.get('title', '')}"
         return source
 
@@ -261,11 +265,11 @@ def answering_section_first(hits: Iterable[Hit], question: str) -> None:
         return
     documents: dict[str, list[Hit]] = {}
     for hit in hits:
-        if hit.metadata.get("kind") not in {"event", "funding_call"}:
+        if not hit.is_record:
             documents.setdefault(hit.source_key, []).append(hit)
     for chunks in documents.values():
         # the section a chunk starts in (the index holds no text yet: a section further down is not seen)
-        answering = [bool(asks & intents(str(h.metadata.get("heading", "")).rsplit(">", 1)[-1])) for h in chunks]
+        answering = [bool(asks & intents(str(h.metadata.get("heading", "")).split(" > ")[-1])) for h in chunks]
         if len(chunks) < 2 or not any(answering) or all(answering):
             continue
         scores = sorted((h.score for h in chunks), reverse=True)

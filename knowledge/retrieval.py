@@ -224,16 +224,13 @@ class Retriever:
         nearest = foreign[: ranking.translation_passages]
         if not any(nearest) or sum(nearest) * 2 > len(nearest):
             return
-        own = [h for h, other in zip(ranked, foreign) if not other]
-        floor = max(ranking.foreign_dense_floor, ranking.foreign_dense_lead * max((h.dense for h in own), default=0.0))
-        lifted: list[tuple[Hit, float]] = []
+        own = [h for h, other in zip(ranked, foreign) if not other]  # their scores are not changed below
+        floor = ranking.foreign_dense_lead * max((h.dense for h in own), default=0.0)
         for rank, (hit, other) in enumerate(zip(ranked, foreign)):
             if other and hit.dense >= floor:
-                score = hit.score + ranking.fused(rank, ranking.foreign_dense_weight)
                 better = [h.score for h in own if h.coverage > hit.coverage and h.score > hit.score]
-                lifted.append((hit, min([score, *(b * (1 - 1e-6) for b in better)])))
-        for hit, score in lifted:
-            hit.score = score
+                hit.score = min([hit.score + ranking.fused(rank, ranking.foreign_dense_weight),
+                                 *(b * (1 - 1e-6) for b in better)])
 
     def _measure_standout(self, hits: list[Hit], vector: np.ndarray) -> None:
         """Set each hit's `standout`: how many standard deviations its cosine lies above the question's mean

@@ -275,7 +275,7 @@ def asks_price(question: str) -> bool:
     return bool(_PRICE.search(_plain(question)))
 
 
-_INTENTS = {name: _words(name) for name in ("who", "how", "contact")}
+_INTENTS = {"when": _WHEN, "price": _PRICE, **{name: _words(name) for name in ("who", "how", "contact")}}
 
 
 def intents(text: str) -> frozenset[str]:
@@ -287,9 +287,7 @@ def intents(text: str) -> frozenset[str]:
     (['how'], ['who'], ['price'])
     """
     plain = _plain(text)
-    found = {name for name, words in _INTENTS.items() if words.search(plain)}
-    return frozenset(found | ({"when"} if _WHEN.search(plain) else set())
-                     | ({"price"} if _PRICE.search(plain) else set()))
+    return frozenset(name for name, words in _INTENTS.items() if words.search(plain))
 
 
 def says_amount(sentence: str) -> bool:

@@ -214,7 +214,8 @@ NUMBER_WORDS: dict[str, int] = {
     "acht": 8, "neun": 9, "zehn": 10, "elf": 11, "zwolf": 12, "zwanzig": 20, "dreissig": 30, "funfzig": 50,
     "hundert": 100,
 }
-# Day names (`knowledge.grounding`): never a proper name to check.
+
+# A question read with the one before it in a thread (see `en.FOLLOW_UP_WORDS`).
 FOLLOW_UP_WORDS: dict[str, list[str]] = {
     "opens": ["und", "was ist mit", "wie ist es mit", "auch", "dann", "ok und", "also"],
     "refers": ["dort", "dorthin", "dafur", "dazu", "davon", "dahin"],  # not "es": "Gibt es ...?" stands alone
@@ -226,6 +227,7 @@ SMALL_TALK: dict[str, list[str]] = {
                "tschuss", "auf wiedersehen", "besten dank", "prima"],
 }
 
+# Day names (`knowledge.grounding`): never a proper name to check.
 WEEKDAYS = "montag dienstag mittwoch donnerstag freitag samstag sonntag"
 
 # Acronyms that differ from one language to the next, by what they stand for, keyed as in `en.ACRONYMS`.

@@ -203,7 +203,7 @@ NUMBER_WORDS: dict[str, int] = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
     "eleven": 11, "twelve": 12, "twenty": 20, "thirty": 30, "fifty": 50, "hundred": 100,
 }
-# Day names: capitalised in English, never a proper name to check (`knowledge.grounding`).
+
 # A question read with the one before it in a thread: one that opens like a follow-up ("and the deadline?",
 # "what about Lyon?") or points back at what was asked ("Is it free?"); folded, apostrophes as spaces.
 FOLLOW_UP_WORDS: dict[str, list[str]] = {
@@ -221,6 +221,7 @@ SMALL_TALK: dict[str, list[str]] = {
                "got it", "nice"],
 }
 
+# Day names: capitalised in English, never a proper name to check (`knowledge.grounding`).
 WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday"
 
 # Acronyms that differ from one language to the next, by what they stand for (`knowledge.locales.acronym_forms`:

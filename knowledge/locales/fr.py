@@ -207,7 +207,8 @@ NUMBER_WORDS: dict[str, int] = {
     "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7, "huit": 8, "neuf": 9,
     "dix": 10, "onze": 11, "douze": 12, "vingt": 20, "trente": 30, "cinquante": 50, "cent": 100,
 }
-# Day names (`knowledge.grounding`): never a proper name to check.
+
+# A question read with the one before it in a thread (see `en.FOLLOW_UP_WORDS`).
 FOLLOW_UP_WORDS: dict[str, list[str]] = {
     "opens": ["et", "et pour", "et si", "aussi", "pareil pour", "sinon", "alors", "ok et", "du coup"],
     "refers": ["ca", "cela", "celui ci", "celle ci", "celui la", "celle la", "ceux ci", "y aller", "la bas"],
@@ -219,6 +220,7 @@ SMALL_TALK: dict[str, list[str]] = {
                "au revoir", "bonne journee", "top", "genial", "parfait merci"],
 }
 
+# Day names (`knowledge.grounding`): never a proper name to check.
 WEEKDAYS = "lundi mardi mercredi jeudi vendredi samedi dimanche"
 
 # Acronyms that differ from one language to the next, by what they stand for, keyed as in `en.ACRONYMS`.
