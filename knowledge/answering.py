@@ -203,7 +203,8 @@ class ExtractiveAnswerer(Answerer):
             ref = source_ref(len(sources) + 1, hit, question.now, _first_line(hit.text))
             sources.append(ref)
             lines.append(f"• {self._item_line(ref, hit, question.language)}")
-        return Answer("\n".join(lines), question.language, sources)
+        note = language_note(sources, question.language)  # "Atelier IA en santé" to an English question
+        return Answer("\n".join(lines + ([note] if note else [])), question.language, sources)
 
     def _cancelled_one_named(self, question: Question, records: list[Hit]) -> Hit | None:
         """The cancelled item the question names: the only one (by title) about the question more than any
@@ -395,11 +396,24 @@ class ExtractiveAnswerer(Answerer):
                 place = f", {places[ref.n]}" if ref.n in places else ""
                 body.append(f"{ref.title}: {status}{place} [{ref.n}]")
         body.extend(lines)
-        foreign = {ref.language for ref in sources if ref.language and ref.language != question.language}
-        if foreign:  # "(La source est en anglais.)": which language, when there is one the catalog names
-            name = t.get(f"language_{next(iter(foreign))}") if len(foreign) == 1 else None
-            body.append(t["other_language_named"].format(language=name) if name else t["other_language"])
-        return Answer("\n".join(body), question.language, sources)
+        note = language_note(sources, question.language)
+        return Answer("\n".join(body + ([note] if note else [])), question.language, sources)
+
+
+def language_note(sources: Sequence[SourceRef], language: str) -> str | None:
+    """What the member is told of sources in another language than the question's, after the answer: "(La
+    source est en anglais.)", or of a listing, "(Some of these sources are in French.)"; None when all are in
+    the question's language (or of no known language)."""
+    t = texts(language)
+    foreign = [ref.language for ref in sources if ref.language and ref.language != language]
+    if not foreign:
+        return None
+    name = t.get(f"language_{foreign[0]}") if len(set(foreign)) == 1 else None
+    if len(sources) == 1 or len({ref.n for ref in sources}) == 1:
+        return t["other_language_named"].format(language=name) if name else t["other_language"]
+    if len(foreign) == len(sources) and name:
+        return t["sources_language_named"].format(language=name)
+    return t["some_sources_language_named"].format(language=name) if name else t["some_sources_other_language"]
 
 
 def items_about(topics: TopicMatcher, ranking: Ranking, question: str, candidates: list[Hit]) -> list[Hit]:

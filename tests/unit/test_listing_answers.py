@@ -202,3 +202,31 @@ def test_a_listing_line_says_the_town_the_full_address_stays_in_the_events_answe
     asked = Question(text="Where is the FHIR workshop?", language="en", now=NOW, scope=TimeScope(kind="event"))
     assert location in answerer.answer(asked, [event]).text
 
+
+
+@pytest.mark.parametrize("languages, note", [
+    (("fr",), "(The source is in French.)"),
+    (("fr", "fr"), "(The sources are in French.)"),
+    (("fr", "en"), "(Some of these sources are in French.)"),
+    (("fr", "de"), "(Some of these sources are in other languages.)"),
+    (("en", "en"), None),
+])
+def test_a_listing_says_when_its_titles_are_in_another_language(languages, note):
+    events = [_event(i, title, 10 + i, language=language) for i, (title, language) in enumerate(zip(
+        ("Atelier IA en santé", "Petit-déjeuner des adhérents"), languages), start=1)]
+    question = Question(text="Which events are coming up?", language="en", now=NOW, scope=UPCOMING_EVENTS,
+                        listing=True)
+    lines = ExtractiveAnswerer(HashingEmbedder()).answer(question, events).text.splitlines()
+    assert len([line for line in lines if line.startswith("• ")]) == len(languages)
+    if note:
+        assert lines[-1] == note
+    else:
+        assert lines[-1].startswith("• "), "titles in the member's language need no note"
+
+
+def test_a_listing_says_its_titles_language_in_the_members_language():
+    question = Question(text="Quels sont les prochains événements ?", language="fr", now=NOW, scope=UPCOMING_EVENTS,
+                        listing=True)
+    answer = ExtractiveAnswerer(HashingEmbedder()).answer(question, [_event(1, "AI in healthcare workshop", 12,
+                                                                            language="en")])
+    assert answer.text.splitlines()[-1] == "(La source est en anglais.)"
