@@ -38,11 +38,12 @@ class Ranking:
     # question, by stem or by a word of the same meaning in another language ("AI in healthcare workshop" ~
     # "Atelier IA en santé"; `topic_word_similarity`), in the order the other two give them.
     title_weight: float = 2.0  # twice a search's: across languages keywords cannot vouch for the match (README)
-    # A fourth, across languages: when more than half of the `translation_passages` nearest chunks in meaning
-    # are in one other language than the question's, each topic word of the question is replaced by the words
-    # of those chunks nearest to it in meaning (their first `translation_words` topic words; single-word vectors
-    # at least `translation_similarity` close, at most `translations_per_word`: "loss" -> "fuite", "perte"),
-    # and a keyword search with them is fused for the chunks in that language, at `translated_keyword_weight`.
+    # A fourth, across languages: when less than half of the `translation_passages` nearest chunks in meaning
+    # are in the question's language, for each other language holding a quarter of them at least, each topic
+    # word of the question is replaced by the words of its chunks nearest to it in meaning (their first
+    # `translation_words` topic words; single-word vectors at least `translation_similarity` close, at most
+    # `translations_per_word`: "loss" -> "fuite", "perte"), and a keyword search with them is fused for the
+    # chunks in that language, at `translated_keyword_weight`.
     translated_keyword_weight: float = 0.5
     translation_passages: int = 20
     translation_words: int = 40

@@ -326,8 +326,9 @@ class Retriever:
 
     def _add_translated_keywords(self, hits: dict[str, Hit], question: str, selection: ChunkFilter,
                                  language: str | None) -> None:
-        """Fuse a keyword search in the language of the passages nearest in meaning, when more than half of them
-        are in one other language than the question's: its topic words said as those passages say them
+        """Fuse a keyword search in the language of the passages nearest in meaning, when less than half of them
+        are in the question's language (one search per other language holding a quarter of them at least: a
+        German question over English and French pages reads both): its topic words said as those passages say them
         ("data leak" -> "fuite", "perte"), by single-word vectors (`TopicMatcher.nearest_words`). Keywords
         cannot match across languages, so without it an English question over French pages ranks by meaning
         alone. A store error here only leaves this ranking out."""
@@ -339,11 +340,20 @@ class Retriever:
                          key=lambda h: -h.dense)[:ranking.translation_passages]
         language_of = {cid: str(meta.get("language") or "")
                        for cid, (meta, _, _) in self.keyword_index.describe([h.id for h in nearest]).items()}
-        other = Counter(code for code in language_of.values() if code and code != language).most_common(1)
-        if not other or other[0][1] * 2 <= len(nearest):
-            return
-        pages_language = other[0][0]
-        ids = [h.id for h in nearest if language_of.get(h.id) == pages_language]
+        counts = Counter(code for code in language_of.values() if code)
+        if counts.get(language, 0) * 2 >= len(nearest):
+            return  # mostly in the question's language: its own keyword search ranks them
+        for pages_language, count in counts.most_common():
+            # each other language holding a fair share of them: the one most are in (an English question over
+            # French fiches), both for a German question over English and French pages
+            if pages_language != language and count * 4 >= len(nearest):
+                self._search_translated(hits, terms, selection, pages_language,
+                                        [h.id for h in nearest if language_of.get(h.id) == pages_language])
+
+    def _search_translated(self, hits: dict[str, Hit], terms: list[str], selection: ChunkFilter,
+                           pages_language: str, ids: list[str]) -> None:
+        """Fuse the keyword search of `terms` said as the chunks `ids` (in `pages_language`) say them."""
+        ranking = self._ranking
         try:
             texts = self._store.get_chunks(ids, include=["documents"]).documents
         except StoreUnavailable:

@@ -136,3 +136,17 @@ def test_the_summit_is_named_in_german_as_in_english(sample, question, said):
     reply = ask(sample, question)
     assert not reply.abstained and reply.sources[0].title == "Health Innovation Summit 2027", reply.answer
     assert said in reply.answer, reply.answer
+
+
+@pytest.mark.parametrize("question, title, said", [
+    ("Was kostet die Akkreditierung für Nichtmitglieder?", "Accreditation programme", "1,500 EUR"),
+    ("Was kostet die Partnersuche?", "Partner sourcing service", "included in the membership fee"),
+])
+def test_a_german_question_over_english_and_french_pages_reads_keywords_in_both(sample, question, title, said):
+    # No page is German, and neither English nor French holds most of the passages nearest in meaning: the
+    # question's words said in English ("Akkreditierung" ~ "accreditation") and in French are both searched.
+    # With only the language most passages are in (or none), the first was "I don't know" and the second quoted
+    # the French "Café partenaires" breakfast.
+    reply = ask(sample, question)
+    assert not reply.abstained and reply.sources[0].title.startswith(title), reply.answer
+    assert said in reply.answer
