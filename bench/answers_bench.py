@@ -47,12 +47,15 @@ INGESTED = datetime(2027, 1, 4, 9, tzinfo=ZoneInfo("Europe/Paris"))  # the day o
 
 
 def set_paths(name: str) -> tuple[Path, Path]:
-    """A dev set's corpus folder and question file: ours under bench/data (the calendar set), else ../shared."""
+    """A dev set's corpus folder and question file: ours under bench/data (the calendar set), else ../shared.
+    One of ours without a corpus of its own asks another set's questions in another language over its corpus
+    ("calendar-de": the calendar's, in German)."""
     own = OWN_SETS / name
     if (own / "qa.jsonl").exists():
-        return own / "corpus", own / "qa.jsonl"
+        corpus = own / "corpus" if (own / "corpus").is_dir() else OWN_SETS / name.split("-")[0] / "corpus"
+        return corpus, own / "qa.jsonl"
     if name not in CORPUS:
-        raise SystemExit(f"--sets: unknown set {name!r} (known: {', '.join([*CORPUS, 'calendar'])})")
+        raise SystemExit(f"--sets: unknown set {name!r} (known: {', '.join([*CORPUS, 'calendar', 'calendar-de'])})")
     return DEV_QA / CORPUS[name] / "corpus", DEV_QA / name / "qa.jsonl"
 
 

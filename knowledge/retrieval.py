@@ -313,7 +313,7 @@ class Retriever:
                                 language: str | None) -> None:
         """Add the BM25 ranking to `hits`, a match weighed by `keyword_weight` (names, the question's language)."""
         index = self.keyword_index
-        asked_names = index.rare(names(question), self._ranking.rare_name_share)
+        asked_names = index.rare(names(question, language), self._ranking.rare_name_share)
         for rank, found in enumerate(index.search(keywords(question), selection, self._ranking.candidates)):
             hit = hits.get(found.id)
             if hit is None:  # text, metadata and cosine come from the store (`_backfill`)

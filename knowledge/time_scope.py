@@ -227,8 +227,9 @@ def _day_asked(text: str, now: datetime) -> tuple[datetime, datetime] | None:
     return start, start + timedelta(days=1)
 
 
-# "Is the summit in June free?", "la conférence en juin", "die Konferenz im Juni": one item, named by its kind noun
-_THE_ITEM = re.compile(r"\b(?:the|le|la|l|der|die|das|den|dem)\s+(?:[\w-]+\s+){0,2}?(?P<noun>"
+# "Is the summit in June free?", "la conférence en juin", "die Konferenz im Juni": one item, named by its kind noun,
+# also at the end of a compound ("das FHIR-Meetup im Februar", "der Cybersicherheits-Workshop")
+_THE_ITEM = re.compile(r"\b(?:the|le|la|l|der|die|das|den|dem)\s+(?:[\w-]+\s+){0,2}?(?:\w+-)?(?P<noun>"
                        + _alternatives("event") + "|" + _alternatives("call_noun") + r")\b")
 
 
@@ -322,6 +323,8 @@ def item_noun(question: str) -> str | None:
 
     >>> item_noun("Is the summit in June free for members?"), item_noun("Any workshops in June?")
     ('summit', None)
+    >>> item_noun("Muss man sich für das FHIR-Meetup im Februar anmelden?")
+    'meetup'
     """
     found = _THE_ITEM.search(_plain(question))
     return found.group("noun") if found else None

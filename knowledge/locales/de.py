@@ -161,7 +161,7 @@ TIME_WORDS: dict[str, list[str]] = {
     "contact": ["kontakt", "kontaktieren", r"ansprechpartner(?:in)?"],
     "amount": ["eur", "euro", "chf", "kostenlos", "kostenfrei", "gebuhrenfrei", "unentgeltlich"],
     "upcoming": [r"nachste[nrs]?", r"kommende[nrs]?", r"bevorstehende[nrs]?", "demnachst", r"geplante[nrs]?",
-                 r"zukunftige[nrs]?"],
+                 r"zukunftige[nrs]?", "bald", "in kurze"],
     "open": [r"offen(?:e[nrs]?)?", "noch offen", r"laufende[nrs]?", "laufen noch", "noch laufen"],
     "past": [r"vergangene[nrs]?", r"fruhere[nrs]?", "letzte woche", "letzten monat", "letztes jahr",
              "letzten jahr"],
@@ -189,7 +189,8 @@ FUNCTION_WORDS = """ab der die das den dem des ein eine einen einem einer eines 
     war waren wird werden wurde kann können muss müssen soll sollen darf dürfen möchte gibt es wie wo wann was
     wer warum welche welcher welches welchen ich du er sie wir ihr mich mir sich uns euch mein meine unser unsere
     ihre sein seine nicht kein keine noch nur auch schon sehr mehr viel viele findet statt kostet kosten hoch
-    lange bitte gilt"""
+    lange bitte gilt man etwas los kommt kommen geht gehen dreht drehen beginnt beginnen stattfinden
+    kostenlos kostenfrei kostenpflichtig gratis bald"""
 GENERIC_WORDS = """veranstaltung veranstaltungen konferenz konferenzen schulung schulungen
     termin treffen forderaufruf forderaufrufe aufruf aufrufe ausschreibung ausschreibungen forderprogramm
     forderung forderungen frist fristen nachste nachsten nachster kommende kommenden bevorstehende geplante

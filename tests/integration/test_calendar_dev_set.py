@@ -50,6 +50,22 @@ def test_the_answers_cite_the_event_asked_about_and_decline_the_events_the_calen
     assert metrics["abstention_recall"] == 1.0, metrics
 
 
+def test_german_questions_find_the_english_and_french_events_as_well(calendar):
+    # Forty of the calendar's questions asked in German (bench/data/calendar-de): no event is German.
+    metrics = evaluate(calendar, CALENDAR.parent / "calendar-de" / "qa.jsonl")
+    # Measured: hit@5 0.94, the right event cited 0.92, 5.6% declined; before German's own frame words ("los",
+    # "kostenlos", "bald") and names (a capitalised German noun is no name: "Cybersicherheits-Workshop" made
+    # "workshop" a rare name, and the English exercise passed the French workshop): 0.89, 0.83, 11%.
+    assert metrics["hit@5"] >= 0.93, metrics
+    assert metrics["source_in_citations"] >= 0.9, metrics
+    assert metrics["false_abstention_rate"] <= 0.06, metrics
+    # One of the four events the calendar lacks is answered: "Wann ist das Meetup zu Blockchain im
+    # Gesundheitswesen?" gets the mental-health meetup ("Gesundheitswesen" ~ "health", in every event; across
+    # languages retrieval's confidence cannot read keyword coverage). Declining when the only words found are
+    # in most events cost two French answers on the sample + calendar: left.
+    assert metrics["abstention_recall"] >= 0.75, metrics
+
+
 def test_next_thing_on_a_topic_lists_the_event_though_no_word_says_event(calendar):
     reply = ask(calendar, "next cybersecurity thing?", "2027-03-01")
     assert [s.url for s in reply.sources] == [EVENTS + "hospital-ransomware-tabletop"]
