@@ -328,10 +328,15 @@ class ExtractiveAnswerer(Answerer):
         for i, (index, heading, _, _) in enumerate(units):
             sections.setdefault((index, heading), []).append(i)
 
+        # "When is the Health Innovation Summit?": the event or call found first has the date; a guide's sentence
+        # nearer in meaning ("innovative health projects") does not answer when
+        dated_first = 0 if "when" in asks and pool and pool[0].is_record else None
+
         def section_score(key: tuple[int, str]) -> float:
             heading_words = set(keywords(key[1]))
             share = len(heading_words & asked) / len(heading_words) if heading_words else 0.0
-            return max(scores[i] for i in sections[key]) + ranking.quote_heading_bonus * share
+            return (max(scores[i] for i in sections[key]) + ranking.quote_heading_bonus * share
+                    + (ranking.quote_heading_bonus if key[0] == dated_first else 0.0))
 
         best = max(sections, key=section_score)
         # ... and of its page, the section whose heading answers what the question asks scores a heading's bonus
@@ -411,8 +416,8 @@ def language_note(sources: Sequence[SourceRef], language: str) -> str | None:
     name = t.get(f"language_{foreign[0]}") if len(set(foreign)) == 1 else None
     if len(sources) == 1 or len({ref.n for ref in sources}) == 1:
         return t["other_language_named"].format(language=name) if name else t["other_language"]
-    if len(foreign) == len(sources) and name:
-        return t["sources_language_named"].format(language=name)
+    if len(foreign) == len(sources):  # all in another language: "(Die Quellen sind auf Englisch.)"
+        return t["sources_language_named"].format(language=name) if name else t["sources_other_languages"]
     return t["some_sources_language_named"].format(language=name) if name else t["some_sources_other_language"]
 
 

@@ -34,8 +34,8 @@ from knowledge.ranking import (
     next_occurrence_first,
 )
 from knowledge.store import KnowledgeStore, StoredChunks, StoreError, StoreUnavailable
-from knowledge.text import keywords, names
-from knowledge.time_scope import TimeScope
+from knowledge.text import keywords, name_phrases, names
+from knowledge.time_scope import TimeScope, topical_words
 from knowledge.topic_match import TopicMatcher, question_terms, topic_terms
 
 __all__ = ["Filters", "Hit", "Retriever"]
@@ -313,7 +313,12 @@ class Retriever:
                                 language: str | None) -> None:
         """Add the BM25 ranking to `hits`, a match weighed by `keyword_weight` (names, the question's language)."""
         index = self.keyword_index
-        asked_names = index.rare(names(question, language), self._ranking.rare_name_share)
+        # a kind of event or a time word is no name, capitalised or not ("der Cybersicherheits-Workshop": every
+        # German noun has a capital, and "workshop" is rare in a calendar of English meetups and French ateliers),
+        # unless it is part of a name of several words ("Health Innovation Summit")
+        asked = names(question)
+        asked &= topical_words(sorted(asked)) | set(keywords(" ".join(name_phrases(question))))
+        asked_names = index.rare(asked, self._ranking.rare_name_share)
         for rank, found in enumerate(index.search(keywords(question), selection, self._ranking.candidates)):
             hit = hits.get(found.id)
             if hit is None:  # text, metadata and cosine come from the store (`_backfill`)

@@ -34,7 +34,7 @@ _QUESTION_WORDS = """quel quelle quels quelles quoi comment quand cet cette sans
     faire fait peut peuvent dois doit faut combien could would may might must shall us much many""".split()
 STOP_WORDS = frozenset(fold(w) for w in (*STOPWORDS_EN_PLUS, *STOPWORDS_FRENCH, *_QUESTION_WORDS))
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-_.][a-z0-9]+)*")
-_GERMAN_NOUN = re.compile(r"[A-ZÄÖÜ][a-zäöüß]+")
+_NAME_PHRASE = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][\w'’]*(?:[ \t]+[A-Z][\w'’]*)+")
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][\w'’-]*|\w*\d[\w-]*|[a-z]+-?[A-Z][\w'’-]*)")  # + "i-Nov", "eIDAS"
 _STEMMERS = threading.local()  # PyStemmer's stemmers are not thread-safe: one pair per thread
 
@@ -85,25 +85,25 @@ def keywords(text: str) -> list[str]:
     return out
 
 
-def names(question: str, language: str | None = None) -> set[str]:
-    """Keywords of the question's names: capitalised words past the first, acronyms, identifiers. German
-    capitalises every noun: in a German question a capitalised word ("Workshop", "Cybersicherheits-") is no
-    name, an acronym, a code or a word written otherwise is ("FHIR-Meetup": "FHIR"; "Innov'Santé").
+def names(question: str) -> set[str]:
+    """Keywords of the question's names: capitalised words past the first, acronyms, identifiers.
 
     >>> sorted(names("Quelle est la date limite de l'EIC Accelerator ?"))
     ['accel', 'eic']
     >>> sorted(names("What is the deadline of the i-Nov call?")), sorted(names("Is eIDAS required?"))
     (['i-nov', 'nov'], ['eid'])
-    >>> sorted(names("Ist der Cybersicherheits-Workshop für das FHIR-Meetup kostenlos?", "de"))
-    ['fhir']
     """
-    found = _NAME.findall(question.strip())
-    if language == "de":
-        found = [part for match in found
-                 for part in (match.split("-") if match[0].isupper() and not any(c.isdigit() for c in match)
-                              else [match])
-                 if part and not _GERMAN_NOUN.fullmatch(part)]
-    return {k for match in found for k in keywords(match)}
+    return {k for match in _NAME.findall(question.strip()) for k in keywords(match)}
+
+
+def name_phrases(question: str) -> list[str]:
+    """The question's names of two capitalised words or more, whole ("Health Innovation Summit", "Demo Day"):
+    their kind of event is part of the name, where "Workshop" alone (German capitalises every noun) is not.
+
+    >>> name_phrases("Wann ist der Health Innovation Summit?"), name_phrases("Ist der Cybersicherheits-Workshop frei?")
+    (['Health Innovation Summit'], [])
+    """
+    return _NAME_PHRASE.findall(question.strip())
 
 
 def chunk_tokens(document: str, metadata: Mapping[str, object]) -> list[str]:

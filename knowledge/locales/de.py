@@ -47,6 +47,7 @@ MESSAGES: dict[str, str] = {
     "sources_language_named": "(Die Quellen sind auf {language}.)",
     "some_sources_language_named": "(Einige dieser Quellen sind auf {language}.)",
     "some_sources_other_language": "(Einige dieser Quellen sind in anderen Sprachen.)",
+    "sources_other_languages": "(Die Quellen sind in anderen Sprachen.)",
     "language_en": "Englisch",
     "language_fr": "Französisch",
     "language_de": "Deutsch",
@@ -190,7 +191,7 @@ FUNCTION_WORDS = """ab der die das den dem des ein eine einen einem einer eines 
     wer warum welche welcher welches welchen ich du er sie wir ihr mich mir sich uns euch mein meine unser unsere
     ihre sein seine nicht kein keine noch nur auch schon sehr mehr viel viele findet statt kostet kosten hoch
     lange bitte gilt man etwas los kommt kommen geht gehen dreht drehen beginnt beginnen stattfinden
-    kostenlos kostenfrei kostenpflichtig gratis bald"""
+    kostenlos kostenfrei kostenpflichtig gratis bald finden"""
 GENERIC_WORDS = """veranstaltung veranstaltungen konferenz konferenzen schulung schulungen
     termin treffen forderaufruf forderaufrufe aufruf aufrufe ausschreibung ausschreibungen forderprogramm
     forderung forderungen frist fristen nachste nachsten nachster kommende kommenden bevorstehende geplante

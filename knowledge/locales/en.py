@@ -46,6 +46,7 @@ MESSAGES: dict[str, str] = {
     "sources_language_named": "(The sources are in {language}.)",
     "some_sources_language_named": "(Some of these sources are in {language}.)",
     "some_sources_other_language": "(Some of these sources are in other languages.)",
+    "sources_other_languages": "(The sources are in other languages.)",
     "language_en": "English",
     "language_fr": "French",
     "language_de": "German",

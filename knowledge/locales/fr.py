@@ -47,6 +47,7 @@ MESSAGES: dict[str, str] = {
     "sources_language_named": "(Les sources sont en {language}.)",
     "some_sources_language_named": "(Certaines de ces sources sont en {language}.)",
     "some_sources_other_language": "(Certaines de ces sources sont dans d'autres langues.)",
+    "sources_other_languages": "(Les sources sont dans d'autres langues.)",
     "language_en": "anglais",
     "language_fr": "français",
     "language_de": "allemand",

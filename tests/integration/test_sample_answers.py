@@ -150,3 +150,13 @@ def test_a_german_question_over_english_and_french_pages_reads_keywords_in_both(
     reply = ask(sample, question)
     assert not reply.abstained and reply.sources[0].title.startswith(title), reply.answer
     assert said in reply.answer
+
+
+@pytest.mark.parametrize("question, said", [("Wann ist der Health Innovation Summit?", "23. März 2027"),
+                                            ("When is the Health Innovation Summit?", "23 March 2027")])
+def test_a_when_question_quotes_the_event_found_first_not_a_guide_nearer_in_meaning(sample, question, said):
+    # In German, the keywords said in English ranked the accreditation page ("innovative health projects") among
+    # the three best passages, and its sentence, nearer the question in meaning, was quoted above the summit's date.
+    reply = ask(sample, question)
+    assert not reply.abstained and reply.sources[0].title == "Health Innovation Summit 2027", reply.answer
+    assert said in reply.answer.splitlines()[1]

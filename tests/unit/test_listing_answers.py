@@ -208,12 +208,13 @@ def test_a_listing_line_says_the_town_the_full_address_stays_in_the_events_answe
     (("fr",), "(The source is in French.)"),
     (("fr", "fr"), "(The sources are in French.)"),
     (("fr", "en"), "(Some of these sources are in French.)"),
-    (("fr", "de"), "(Some of these sources are in other languages.)"),
+    (("fr", "de"), "(The sources are in other languages.)"),
+    (("fr", "de", "en"), "(Some of these sources are in other languages.)"),
     (("en", "en"), None),
 ])
 def test_a_listing_says_when_its_titles_are_in_another_language(languages, note):
     events = [_event(i, title, 10 + i, language=language) for i, (title, language) in enumerate(zip(
-        ("Atelier IA en santé", "Petit-déjeuner des adhérents"), languages), start=1)]
+        ("Atelier IA en santé", "Petit-déjeuner des adhérents", "Demo Day"), languages), start=1)]
     question = Question(text="Which events are coming up?", language="en", now=NOW, scope=UPCOMING_EVENTS,
                         listing=True)
     lines = ExtractiveAnswerer(HashingEmbedder()).answer(question, events).text.splitlines()
