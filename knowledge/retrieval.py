@@ -43,6 +43,11 @@ __all__ = ["Filters", "Hit", "Retriever"]
 logger = logging.getLogger(__name__)
 
 
+# Languages that write a compound as one word ("Akkreditierungsprogramm": "accreditation programme"); a title
+# carrying both its parts carries it (`TopicMatcher.terms_found(compound_parts=True)`)
+_COMPOUNDING_LANGUAGES = frozenset({"de"})
+
+
 class Retriever:
     """Hybrid search over the knowledge store.
 
@@ -177,7 +182,7 @@ class Retriever:
         asked = set(keywords(question))
         for hit in hits.values():
             hit.coverage = coverage(asked, tokens[hit.id])
-        self._add_title_ranking(hits.values(), question)
+        self._add_title_ranking(hits.values(), question, language)
         boost_kind(hits.values(), prefer_kind, self._ranking.kind_boost)
         self._add_foreign_meaning(hits.values(), language)
         answering_section_first(hits.values(), question)
@@ -187,7 +192,7 @@ class Retriever:
         self._measure_standout(found, vector)
         return found
 
-    def _add_title_ranking(self, hits: Iterable[Hit], question: str) -> None:
+    def _add_title_ranking(self, hits: Iterable[Hit], question: str, language: str | None = None) -> None:
         """Fuse a third ranking: the candidates whose title carries every topic word of the question, in any
         language (an English question about a French-titled event finds it by its title, where keywords cannot
         match and meaning alone ranks an English event on another subject first)."""
@@ -201,7 +206,8 @@ class Retriever:
                 by_title.setdefault(title, []).append(hit)
         titles = list(by_title)
         shares = self._topics.words_found(terms, [(title, "") for title in titles],
-                                          self._ranking.topic_word_similarity)
+                                          self._ranking.topic_word_similarity,
+                                          compound_parts=language in _COMPOUNDING_LANGUAGES)
         matching = [title for share, title in zip(shares, titles) if share >= 1.0]
         matching.sort(key=lambda title: -max(hit.score for hit in by_title[title]))  # the fusion so far orders them
         for rank, title in enumerate(matching):

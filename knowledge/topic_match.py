@@ -36,6 +36,7 @@ from knowledge.time_scope import topical_words
 _WORD = re.compile(r"\w[\w'’-]*")
 _ELISION = re.compile(r"^(?:[ldjmnstc]|qu)['’]", re.IGNORECASE)  # "l'imagerie" -> "imagerie"
 _CACHE_SIZE = 20000
+_PART_MIN = 5  # letters of each part of a compound read as two words ("partner" + "suche")
 _COMPOUND_MIN = 11  # letters of a question word read as a compound ("partnercafe"; not "healthcare", "workshop")
 _DESCRIPTION_TERMS = 40  # words of an item compared by meaning: the title's, then the description's first ones
 
@@ -271,15 +272,17 @@ class TopicMatcher:
                 zip(dense, self.words_found(topic_terms(topic), items, word_similarity))]
 
     def words_found(self, terms: Sequence[str], items: Sequence[tuple[str, str]],
-                    word_similarity: float | None = None) -> list[float]:
+                    word_similarity: float | None = None, *, compound_parts: bool = False) -> list[float]:
         """The share of `terms` each (title, description) item carries (`terms_found`)."""
         return [sum(found) / len(terms) if terms else 0.0
-                for found in self.terms_found(terms, items, word_similarity)]
+                for found in self.terms_found(terms, items, word_similarity, compound_parts=compound_parts)]
 
     def terms_found(self, terms: Sequence[str], items: Sequence[tuple[str, str]],
-                    word_similarity: float | None = None) -> list[list[bool]]:
+                    word_similarity: float | None = None, *, compound_parts: bool = False) -> list[list[bool]]:
         """Which of `terms` each (title, description) item carries: by stem, acronym, compound head, or by a
-        word of the same meaning in another language (single-word vectors at least `word_similarity` apart)."""
+        word of the same meaning in another language (single-word vectors at least `word_similarity` apart);
+        with `compound_parts`, also by both parts of a compound (`_parts_found`: for titles, where a short text
+        carrying both parts says it; in descriptions a part's likeness finds too much)."""
         similar = self.thresholds.topic_word_similarity if word_similarity is None else word_similarity
         stems = {term: set(keywords(term)) for term in terms}
         forms = {term: acronym_forms(term) for term in terms}  # "KI" is "IA" in French, "AI" in English
@@ -290,8 +293,29 @@ class TopicMatcher:
             acronyms = {a.upper() for a in _ACRONYM.findall(f"{title} {text}")} if any(forms.values()) else set()
             out.append([bool((stems[term] and stems[term] <= words) or not forms[term].isdisjoint(acronyms)
                              or _compound_of(term, item_terms) or spelled_by_initials(term, title)
-                             or self._same_meaning(term, item_terms, similar)) for term in terms])
+                             or self._same_meaning(term, item_terms, similar)
+                             or (compound_parts and self._parts_found(term, item_terms, similar)))
+                            for term in terms])
         return out
+
+    def _parts_found(self, term: str, words: list[str], similar: float) -> bool:
+        """Whether a long word of the question is a compound whose two parts are both among `words`, by their
+        letters or by a word of the same meaning in another language: German writes "Akkreditierungsprogramm"
+        for "accreditation programme", "Partnersuche" for "partner search" (a linking "s" left out of the first
+        part). Each part five letters at least."""
+        folded = fold(term)
+        if len(folded) < _COMPOUND_MIN or not folded.isalpha() or not words:
+            return False
+        splits = [(head[:-1] if head.endswith("s") and len(head) > _PART_MIN else head, folded[cut:])
+                  for cut in range(_PART_MIN, len(folded) - _PART_MIN + 1) for head in [folded[:cut]]]
+        candidates = [w for w in dict.fromkeys(map(fold, words)) if len(w) >= 3]
+        vectors = self._vectors([*{part for split in splits for part in split}, *candidates])
+
+        def found(part: str) -> bool:
+            return any(w.startswith(part) or part.startswith(w) and len(w) >= _PART_MIN
+                       or float(np.dot(vectors[part], vectors[w])) >= similar for w in candidates)
+
+        return any(found(head) and found(tail) for head, tail in splits)
 
     def missing_names(self, names: Sequence[str], items: Sequence[tuple[str, str]], *,
                       compared: int = 3) -> list[str]:

@@ -191,7 +191,8 @@ FUNCTION_WORDS = """ab der die das den dem des ein eine einen einem einer eines 
     wer warum welche welcher welches welchen ich du er sie wir ihr mich mir sich uns euch mein meine unser unsere
     ihre sein seine nicht kein keine noch nur auch schon sehr mehr viel viele findet statt kostet kosten hoch
     lange bitte gilt man etwas los kommt kommen geht gehen dreht drehen beginnt beginnen stattfinden
-    kostenlos kostenfrei kostenpflichtig gratis bald finden"""
+    kostenlos kostenfrei kostenpflichtig gratis bald finden bewerbe bewerben beantrage beantragen anmelden
+    melde"""
 GENERIC_WORDS = """veranstaltung veranstaltungen konferenz konferenzen schulung schulungen
     termin treffen forderaufruf forderaufrufe aufruf aufrufe ausschreibung ausschreibungen forderprogramm
     forderung forderungen frist fristen nachste nachsten nachster kommende kommenden bevorstehende geplante
