@@ -328,9 +328,14 @@ class ExtractiveAnswerer(Answerer):
         for i, (index, heading, _, _) in enumerate(units):
             sections.setdefault((index, heading), []).append(i)
 
-        # "When is the Health Innovation Summit?": the event or call found first has the date; a guide's sentence
-        # nearer in meaning ("innovative health projects") does not answer when
-        dated_first = 0 if "when" in asks and pool and pool[0].is_record else None
+        # "When is the Health Innovation Summit?": the event or call found first, when its title carries what the
+        # question names, has the date; a guide's sentence nearer in meaning ("innovative health projects") does
+        # not answer when ("When do registrations open for the missions?" is not the summit's date)
+        # ... of the kind it names, if any ("le Meetup sur la santé mentale": the meetup, not the round table)
+        kinds = kinds_named(question.text)
+        dated_first = next((i for i, hit in enumerate(pool) if hit.is_record and (hit.title_match >= 1.0 or hit.named)
+                            and (not kinds or kinds & kinds_named(str(hit.metadata.get("title", ""))))),
+                           None) if "when" in asks else None
 
         def section_score(key: tuple[int, str]) -> float:
             heading_words = set(keywords(key[1]))

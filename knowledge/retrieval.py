@@ -43,8 +43,9 @@ __all__ = ["Filters", "Hit", "Retriever"]
 logger = logging.getLogger(__name__)
 
 
-# Languages that write a compound as one word ("Akkreditierungsprogramm": "accreditation programme"); a title
-# carrying both its parts carries it (`TopicMatcher.terms_found(compound_parts=True)`)
+# Languages that write a compound as one word ("Akkreditierungsprogramm": "accreditation programme"; a title
+# carrying both its parts carries it: `TopicMatcher.terms_found(compound_parts=True)`) and every noun with a
+# capital (which then names nothing)
 _COMPOUNDING_LANGUAGES = frozenset({"de"})
 
 
@@ -319,11 +320,13 @@ class Retriever:
                                 language: str | None) -> None:
         """Add the BM25 ranking to `hits`, a match weighed by `keyword_weight` (names, the question's language)."""
         index = self.keyword_index
-        # a kind of event or a time word is no name, capitalised or not ("der Cybersicherheits-Workshop": every
-        # German noun has a capital, and "workshop" is rare in a calendar of English meetups and French ateliers),
-        # unless it is part of a name of several words ("Health Innovation Summit")
         asked = names(question)
-        asked &= topical_words(sorted(asked)) | set(keywords(" ".join(name_phrases(question))))
+        if language in _COMPOUNDING_LANGUAGES:
+            # German capitalises every noun: a kind of event or a time word is no name ("der
+            # Cybersicherheits-Workshop": "workshop" is rare in a calendar of English meetups and French ateliers),
+            # unless part of a name of several words ("Health Innovation Summit"). In English and French a
+            # capital says a name: "le Meetup sur la santé mentale" is the meetup.
+            asked &= topical_words(sorted(asked)) | set(keywords(" ".join(name_phrases(question))))
         asked_names = index.rare(asked, self._ranking.rare_name_share)
         for rank, found in enumerate(index.search(keywords(question), selection, self._ranking.candidates)):
             hit = hits.get(found.id)

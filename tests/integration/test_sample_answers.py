@@ -162,6 +162,13 @@ def test_a_when_question_quotes_the_event_found_first_not_a_guide_nearer_in_mean
     assert said in reply.answer.splitlines()[1]
 
 
+def test_a_when_question_about_a_guide_is_not_answered_with_an_events_date(sample):
+    # The summit's record came first in retrieval; its title does not carry "missions": the missions page answers
+    reply = ask(sample, "When do registrations open for the international missions?")
+    assert not reply.abstained and reply.sources[0].title.startswith("Missions internationales"), reply.answer
+    assert "trois mois avant" in reply.answer
+
+
 def test_a_german_compound_is_found_by_its_two_parts_in_an_english_title(sample):
     # "Akkreditierungsprogramm" is "accreditation programme": the title carries both parts, and the question
     # nothing else ("bewerbe" is how it asks). Retrieval across languages was too unsure on the small sample and
