@@ -28,6 +28,7 @@ from knowledge.time_scope import (
     asks_date,
     item_noun,
     kinds_named,
+    lists_a_kind,
     names_a_call,
     parse_time_scope,
     says_next_or_past,
@@ -91,8 +92,10 @@ def is_follow_up(text: str) -> bool:
     opens, refers = _follow_up_words()
     terms = question_terms(text, hyphen_parts=True)
     acronyms = [term for term in terms if term.isupper()]  # "AI": too short to be a keyword, still a topic
-    return bool(opens.search(plain) or len(found) + len(acronyms) <= 1 or not terms
-                or (refers.search(plain) and len(terms) <= 2))
+    # "Which events are coming up?" names no topic and still asks a question of its own: read with the one before
+    # ("How do I apply for the label?") it found no event about the label
+    says_nothing = (len(found) + len(acronyms) <= 1 or not terms) and not lists_a_kind(text)
+    return bool(opens.search(plain) or says_nothing or (refers.search(plain) and len(terms) <= 2))
 
 
 @dataclass(frozen=True)

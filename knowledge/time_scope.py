@@ -240,6 +240,17 @@ def _which_ones(text: str) -> bool:
                and found.group("noun").endswith("e")) for found in _WHICH_ONES.finditer(text))
 
 
+def lists_a_kind(question: str) -> bool:
+    """Whether a question asks which items of a kind there are, in the plural ("Which events are coming up?",
+    "Quels appels sont ouverts ?", "Welche Veranstaltungen gibt es?"): a question of its own, though it names no
+    topic.
+
+    >>> lists_a_kind("Which events are coming up?"), lists_a_kind("Is it free?")
+    (True, False)
+    """
+    return _which_ones(_plain(question))
+
+
 def says_next_or_past(question: str) -> bool:
     """Whether a question asks for what is next or past in words ("the next summit", "last year's"), not only
     by a window that happens to hold today."""

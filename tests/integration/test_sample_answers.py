@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from bot.conversation import Incoming
+from bot.conversation import Incoming, Turn
 from bot.wiring import Services
 from knowledge.settings import DEFAULT_SOURCES, KnowledgeSettings
 from knowledge.store import StoreError, release_embedded_store
@@ -176,3 +176,12 @@ def test_a_german_compound_is_found_by_its_two_parts_in_an_english_title(sample)
     reply = ask(sample, "Wie bewerbe ich mich für das Akkreditierungsprogramm?")
     assert not reply.abstained and reply.sources[0].title.startswith("Accreditation programme"), reply.answer
     assert "label@concierge.example.org" in reply.answer
+
+
+def test_which_events_are_coming_up_in_a_thread_lists_them_all(sample):
+    # It names no topic, yet it is a question of its own: read with the accreditation question before it, it
+    # found no event about the label ("I found no matching event").
+    history = [Turn("user", "How do I apply for the accreditation programme?"), Turn("assistant", "...")]
+    reply = sample.concierge.answer(Incoming("Which events are coming up?", role="member", now=NOW, history=history))
+    assert not reply.abstained and reply.answer.startswith("Upcoming events:"), reply.answer
+    assert any(s.title.startswith("Atelier IA en santé") for s in reply.sources)

@@ -18,7 +18,9 @@ def test_follow_ups_are_read_with_the_question_before(question):
                                       "How do I apply for the accreditation programme?",
                                       "Is the summit in June free for members?", "Gibt es Workshops zu KI?",
                                       "Quels appels à projets pour les medtech ?",
-                                      "Is it possible to join the cluster as a lab?"])
+                                      "Is it possible to join the cluster as a lab?",
+                                      "Which events are coming up?", "Quels événements en mars ?",
+                                      "Welche Veranstaltungen gibt es?"])
 def test_questions_that_name_what_they_ask_about_stand_alone(question):
     assert not is_follow_up(question)
 
