@@ -333,7 +333,7 @@ class ExtractiveAnswerer(Answerer):
         # not answer when ("When do registrations open for the missions?" is not the summit's date)
         # ... of the kind it names, if any ("le Meetup sur la santé mentale": the meetup, not the round table)
         kinds = kinds_named(question.text)
-        dated_first = next((i for i, hit in enumerate(pool) if hit.is_record and (hit.title_match >= 1.0 or hit.named)
+        dated_first = next((i for i, hit in enumerate(pool) if hit.is_record and _about_the_question(hit)
                             and (not kinds or kinds & kinds_named(str(hit.metadata.get("title", ""))))),
                            None) if "when" in asks else None
 
@@ -419,7 +419,7 @@ def language_note(sources: Sequence[SourceRef], language: str) -> str | None:
     if not foreign:
         return None
     name = t.get(f"language_{foreign[0]}") if len(set(foreign)) == 1 else None
-    if len(sources) == 1 or len({ref.n for ref in sources}) == 1:
+    if len(sources) == 1:
         return t["other_language_named"].format(language=name) if name else t["other_language"]
     if len(foreign) == len(sources):  # all in another language: "(Die Quellen sind auf Englisch.)"
         return t["sources_language_named"].format(language=name) if name else t["sources_other_languages"]

@@ -222,6 +222,14 @@ def spelled_by_initials(term: str, title: str) -> bool:
                                     for i in range(len(words)))
 
 
+@lru_cache(maxsize=1024)
+def _compound_splits(folded: str) -> tuple[tuple[str, str], ...]:
+    """The ways a (folded) word splits in two parts of `_PART_MIN` letters at least, a linking "s" left out of
+    the first ("akkreditierungs|programm": "akkreditierung", "programm"); the same for every item compared."""
+    return tuple((head[:-1] if head.endswith("s") and len(head) > _PART_MIN else head, folded[cut:])
+                 for cut in range(_PART_MIN, len(folded) - _PART_MIN + 1) for head in [folded[:cut]])
+
+
 _PART_LIKENESS = 0.75
 
 
@@ -307,8 +315,7 @@ class TopicMatcher:
         folded = fold(term)
         if len(folded) < _COMPOUND_MIN or not folded.isalpha() or not words:
             return False
-        splits = [(head[:-1] if head.endswith("s") and len(head) > _PART_MIN else head, folded[cut:])
-                  for cut in range(_PART_MIN, len(folded) - _PART_MIN + 1) for head in [folded[:cut]]]
+        splits = _compound_splits(folded)
         candidates = [w for w in dict.fromkeys(map(fold, words)) if len(w) >= 3]
         vectors = self._vectors([*{part for split in splits for part in split}, *candidates])
 
